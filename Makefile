@@ -1,0 +1,36 @@
+# PayOps: `make run` starts the console, `make test` runs ruff and the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+ARGS ?=
+
+.PHONY: run test lint sync bench browser-deps clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python -m sync bootstrap
+	$(BIN)/streamlit run dashboard/server.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+sync: $(BIN)/.installed
+	$(BIN)/python -m sync $(ARGS)
+
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+test: $(BIN)/.installed browser-deps lint
+	$(BIN)/pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) data tests/artifacts

@@ -1,0 +1,1 @@
+"""PayOps sync: providers, normaliser, store, runner and CLI. Never imports streamlit."""
