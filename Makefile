@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 ARGS ?=
+export PYTHONPATH := $(CURDIR)
 
 .PHONY: run test lint sync bench browser-deps clean
 

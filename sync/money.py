@@ -7,6 +7,7 @@ from functools import cache
 
 from babel.numbers import get_currency_precision
 
+
 @cache
 def exponent(currency: str) -> int:
     """Number of minor-unit digits for a currency, e.g. USD 2, JPY 0, KWD 3 (CLDR, as Stripe uses)."""

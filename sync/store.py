@@ -66,6 +66,8 @@ class Store:
         self.is_duckdb = url.startswith("duckdb://")
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        # Bumped on every write: the pages key their caches on it, so a sync invalidates them.
+        self.generation = 0
         self.path: str | None = None
         try:
             if self.is_duckdb:
@@ -134,6 +136,7 @@ class Store:
                 self._upsert_duckdb(batches)
             else:
                 self._upsert_sql(batches)
+            self.generation += 1
         return {name: len(rows) for name, rows in batches.items()}
 
     def _upsert_duckdb(self, batches: Mapping[str, list[dict[str, Any]]]) -> None:

@@ -1,0 +1,83 @@
+"""The global sidebar filters (date range, currency, provider), mirrored in the URL query string."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+DEFAULT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every page filters by; `None` means all currencies / all providers."""
+
+    start: dt.date
+    end: dt.date  # inclusive
+    currency: str | None = None
+    provider: str | None = None
+
+    @property
+    def start_ts(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time.min)
+
+    @property
+    def end_ts(self) -> dt.datetime:
+        """Exclusive upper bound: midnight after `end`."""
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min)
+
+    def params(self) -> dict[str, object]:
+        """Bind parameters for SQL: :start, :end (exclusive), :currency, :provider (NULL = all)."""
+        return {"start": self.start_ts, "end": self.end_ts, "currency": self.currency, "provider": self.provider}
+
+
+def _parse_date(text: str | None, default: dt.date) -> tuple[dt.date, str | None]:
+    if not text:
+        return default, None
+    try:
+        return dt.date.fromisoformat(text), None
+    except ValueError:
+        return default, f"Ignored the link's date {text!r}: use YYYY-MM-DD."
+
+
+def sidebar_filters(currencies: list[str], providers: list[str], today: dt.date | None = None) -> Filters:
+    """Render the sidebar filters, seeded from and written back to the URL query string."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    qp = st.query_params
+    start, err_start = _parse_date(qp.get("start"), today - dt.timedelta(days=DEFAULT_DAYS - 1))
+    end, err_end = _parse_date(qp.get("end"), today)
+    for err in (err_start, err_end):
+        if err:
+            st.sidebar.warning(err)
+    if start > end:
+        start, end = end, start
+    picked = st.sidebar.date_input("Date range", value=(start, end), key="filter_dates")
+    if isinstance(picked, tuple | list) and len(picked) == 2:
+        start, end = picked
+    currency_options = ["All", *currencies]
+    wanted_currency = (qp.get("currency") or "All").upper()
+    currency = st.sidebar.selectbox(
+        "Currency", currency_options, key="filter_currency",
+        index=currency_options.index(wanted_currency) if wanted_currency in currency_options else 0,
+        help="Amounts are never summed across currencies; 'All' shows one row or line per currency.",
+    )
+    provider_options = ["All", *providers]
+    wanted_provider = qp.get("provider") or "All"
+    provider = st.sidebar.selectbox(
+        "Provider", provider_options, key="filter_provider",
+        index=provider_options.index(wanted_provider) if wanted_provider in provider_options else 0,
+    )
+    filters = Filters(
+        start=start, end=end,
+        currency=None if currency == "All" else currency,
+        provider=None if provider == "All" else provider,
+    )
+    st.query_params.update({"start": filters.start.isoformat(), "end": filters.end.isoformat()})
+    for name, value in (("currency", filters.currency), ("provider", filters.provider)):
+        if value:
+            st.query_params[name] = value
+        elif name in st.query_params:
+            del st.query_params[name]
+    return filters
