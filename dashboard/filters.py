@@ -80,4 +80,17 @@ def sidebar_filters(currencies: list[str], providers: list[str], today: dt.date 
             st.query_params[name] = value
         elif name in st.query_params:
             del st.query_params[name]
+    st.session_state["filters"] = filters
     return filters
+
+
+def current_filters(today: dt.date | None = None) -> Filters:
+    """The filters the sidebar set on this run; defaults (or the URL's) when a page runs on its own."""
+    found = st.session_state.get("filters")
+    if isinstance(found, Filters):
+        return found
+    today = today or dt.datetime.now(dt.UTC).date()
+    qp = st.query_params
+    start, _ = _parse_date(qp.get("start"), today - dt.timedelta(days=DEFAULT_DAYS - 1))
+    end, _ = _parse_date(qp.get("end"), today)
+    return Filters(start=min(start, end), end=max(start, end), currency=qp.get("currency"), provider=qp.get("provider"))

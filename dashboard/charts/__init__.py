@@ -1,0 +1,1 @@
+"""Charts, one module per page: pure functions DataFrame -> plotly Figure (no streamlit, no SQL)."""

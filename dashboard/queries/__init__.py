@@ -1,0 +1,1 @@
+"""All of PayOps's read SQL, one module per page: pure functions (store, filters...) -> DataFrame, bound parameters."""
