@@ -88,6 +88,12 @@ class Store:
                 raise StoreLockedError(_lock_message(self.path or url, exc)) from None
             raise StoreError(f"Could not open the store {url}: {exc}. Check PAYOPS_DATABASE_URL.") from exc
 
+    def checkpoint(self) -> None:
+        """Flush DuckDB's write-ahead log into the database file (a no-op elsewhere)."""
+        if self.is_duckdb:
+            with self._write_lock:
+                self.cursor().execute("CHECKPOINT")
+
     def close(self) -> None:
         self.engine.dispose()
         if self.is_duckdb:
