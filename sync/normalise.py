@@ -70,9 +70,13 @@ def _charge(obj: Obj) -> Iterator[tuple[str, Row]]:
     failed = status == "failed"
     billing_email = _get(obj, "billing_details", "email")
     brand = card.get("brand")
+    amount_captured = obj.get("amount_captured")
+    if amount_captured is None and obj.get("captured") and status == "succeeded":
+        # Older API versions (and localstripe) have no amount_captured: a captured charge captured it all.
+        amount_captured = obj.get("amount")
     row = _base(obj) | {
         "amount": obj.get("amount"),
-        "amount_captured": obj.get("amount_captured"),
+        "amount_captured": amount_captured,
         "amount_refunded": obj.get("amount_refunded"),
         "currency": _currency(obj.get("currency")),
         "status": status,
@@ -149,7 +153,7 @@ def _customer(obj: Obj) -> Iterator[tuple[str, Row]]:
         "name": obj.get("name"),
         "currency": _currency(obj.get("currency")),
         "delinquent": obj.get("delinquent"),
-        "balance": obj.get("balance"),
+        "balance": obj["balance"] if obj.get("balance") is not None else obj.get("account_balance"),
     }
 
 
@@ -200,10 +204,15 @@ def _subscription(obj: Obj) -> Iterator[tuple[str, Row]]:
         ends = [i["current_period_end"] for i in items if i.get("current_period_end") is not None]
         period_start = min(starts) if starts else None
         period_end = max(ends) if ends else None
+    currency = obj.get("currency")
+    if currency is None and items:
+        # Older API versions have no subscription currency: it is its items' price (or plan) currency.
+        first = items[0]
+        currency = _get(first, "price", "currency") or _get(first, "plan", "currency")
     yield "subscriptions", _base(obj) | {
         "customer_id": _id(obj.get("customer")),
         "status": obj.get("status"),
-        "currency": _currency(obj.get("currency")),
+        "currency": _currency(currency),
         "start_date": obj.get("start_date"),
         "current_period_start": period_start,
         "current_period_end": period_end,
@@ -224,6 +233,14 @@ def _subscription(obj: Obj) -> Iterator[tuple[str, Row]]:
     }
     for item in items:
         yield "subscription_items", _subscription_item(item, obj["id"])
+
+
+def _payment_error_code(invoice: Obj) -> str | None:
+    """Why the invoice's last payment failed, when its charge or PaymentIntent came expanded."""
+    charge = invoice.get("charge")
+    if isinstance(charge, dict) and charge.get("status") == "failed":
+        return charge.get("failure_code")
+    return _get(invoice, "payment_intent", "last_payment_error", "code")
 
 
 def _invoice(obj: Obj) -> Iterator[tuple[str, Row]]:
@@ -252,7 +269,7 @@ def _invoice(obj: Obj) -> Iterator[tuple[str, Row]]:
         "paid_at": _get(obj, "status_transitions", "paid_at"),
         "charge_id": _id(obj.get("charge")),
         "payment_intent_id": _id(payment_intent),
-        "last_error_code": _get(obj, "last_finalization_error", "code"),
+        "last_error_code": _get(obj, "last_finalization_error", "code") or _payment_error_code(obj),
     }
 
 
