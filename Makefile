@@ -13,6 +13,11 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# Peer servers written in JavaScript (stripe-stateful-mock), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: $(BIN)/.installed
 	$(BIN)/python -m sync bootstrap
 	$(BIN)/streamlit run dashboard/server.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
@@ -27,11 +32,11 @@ browser-deps:
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: $(BIN)/.installed browser-deps lint
+test: $(BIN)/.installed node_modules/.installed browser-deps lint
 	$(BIN)/pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) data tests/artifacts
+	rm -rf $(VENV) node_modules data tests/artifacts

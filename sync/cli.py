@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pull Stripe data into the PayOps store (or load demo data). "
                     "`python -m sync bootstrap` loads demo data into an empty store when no key is set.",
     )
-    parser.add_argument("command", nargs="?", choices=["bootstrap"], help="bootstrap: the first step of `make run`")
+    parser.add_argument("command", nargs="?", choices=["bootstrap", "seed-test-account"],
+                        help="bootstrap: the first step of `make run`; seed-test-account: fill a Stripe TEST account "
+                             "with rehearsal scenarios")
     parser.add_argument("--full", action="store_true", help="backfill every resource from scratch")
     parser.add_argument("--since", type=parse_date, metavar="DATE", help="re-list objects created since DATE")
     parser.add_argument("--resource", action="append", choices=RESOURCES, metavar="NAME",
@@ -171,6 +173,17 @@ def _bootstrap(settings: Settings) -> int:
     return 0
 
 
+def _seed_test_account(settings: Settings, out: Console) -> int:
+    from sync.providers.stripe_writes import build_client
+    from sync.seed import seed_test_account
+
+    result = seed_test_account(build_client(settings))
+    out.print(f"Seeded run {result['run']}: {len(result['created'])} created, {len(result['skipped'])} skipped.")
+    for name, reason in result["skipped"].items():
+        out.print(f"  skipped {name}: {reason}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 only on success)."""
     out, err = Console(), Console(stderr=True)
@@ -185,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "bootstrap":
             return _bootstrap(settings)
+        if args.command == "seed-test-account":
+            return _seed_test_account(settings, out)
         if args.demo:
             return _run_demo(args, settings, out, err)
         return _run_sync(args, settings, out, err)
