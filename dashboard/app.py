@@ -1,0 +1,99 @@
+"""The navigation script: page config, mode banner, sidebar filters and store freshness, then the grouped pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on sys.path, not the project root
+    sys.path.insert(0, str(ROOT))
+
+from dashboard.context import get_settings, get_store, run_query  # noqa: E402
+from dashboard.filters import sidebar_filters  # noqa: E402
+from dashboard.layout import fresh_query  # noqa: E402
+from dashboard.queries.common import filter_options, freshness  # noqa: E402
+from sync.errors import PayOpsError  # noqa: E402
+
+PAGES_DIR = ROOT / "pages"
+
+# (group, file, title, icon); a page whose file does not exist yet is left out of the navigation.
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("Finance", "revenue.py", "Revenue", ":material/payments:"),
+    ("Finance", "mrr.py", "MRR & churn", ":material/autorenew:"),
+    ("Finance", "failures.py", "Failures", ":material/error:"),
+    ("Support", "payments.py", "Payments", ":material/search:"),
+    ("Support", "disputes.py", "Disputes", ":material/gavel:"),
+    ("Support", "subscriptions.py", "Subscriptions", ":material/event_repeat:"),
+    ("Engineering", "webhooks.py", "Webhooks", ":material/webhook:"),
+    ("Engineering", "sync_health.py", "Sync health", ":material/sync:"),
+)
+
+BANNERS = {
+    "live": ("LIVE", "red", "Live Stripe data; actions move real money."),
+    "test": ("TEST MODE", "orange", "Stripe test-mode data."),
+    "demo": ("DEMO", "blue", "No provider key: showing what the store holds (demo data or an earlier sync)."),
+}
+
+
+def _ago(when: object, now: dt.datetime) -> str:
+    if when is None or str(when) in ("NaT", "None", "nan"):
+        return "never"
+    seconds = (now - dt.datetime.fromisoformat(str(when))).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return "just now"
+
+
+def sidebar_freshness() -> None:
+    """The last successful sync per provider, on every page."""
+    fresh = fresh_query(freshness)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if fresh is None:
+        return
+    if fresh.empty:
+        st.sidebar.caption("Store freshness: never synced. See **Sync health**.")
+        return
+    lines = []
+    for _, row in fresh.iterrows():
+        line = f"**{row['provider']}**: synced {_ago(row['last_success'], now)}"
+        if row["last_status"] == "failed":
+            line += " · last run failed"
+        elif row["last_status"] == "running":
+            line += " · syncing now"
+        lines.append(line)
+    st.sidebar.caption("Store freshness (UTC)  \n" + "  \n".join(lines))
+
+
+def navigation_pages() -> dict[str, list[st.Page]]:
+    groups: dict[str, list[st.Page]] = {}
+    for group, filename, title, icon in PAGES:
+        path = PAGES_DIR / filename
+        if path.is_file():
+            groups.setdefault(group, []).append(st.Page(path, title=title, icon=icon))
+    return groups
+
+
+st.set_page_config(page_title="PayOps", page_icon=":material/account_balance:", layout="wide")
+try:
+    settings = get_settings()
+    get_store()
+except PayOpsError as exc:
+    st.error(str(exc))
+    st.stop()
+
+label, colour, meaning = BANNERS[settings.stripe_mode]
+st.badge(label, color=colour, help=meaning)
+
+options = run_query(filter_options)
+if options is None:
+    st.stop()
+sidebar_filters(options.loc[options["kind"] == "currency", "value"].tolist(),
+                options.loc[options["kind"] == "provider", "value"].tolist())
+sidebar_freshness()
+
+st.navigation(navigation_pages()).run()

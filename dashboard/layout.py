@@ -1,0 +1,68 @@
+"""Small page helpers every page may use: empty states that say how to sync, definitions, money columns, CSV."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.format import format_money
+from sync.errors import PayOpsError
+
+HOW_TO_SYNC = (
+    "To load data, set STRIPE_SECRET_KEY (environment or .streamlit/secrets.toml) and press **Sync now** on the "
+    "**Sync health** page, or set PAYOPS_SYNC_INTERVAL (minutes) to sync on a timer."
+)
+
+
+def how_to_sync() -> str:
+    """The one sentence telling a user how to get data in (mentions demo data when the generator exists)."""
+    if importlib.util.find_spec("sync.demo") is not None:
+        return HOW_TO_SYNC + " Without a key, **Load demo data** on the Sync health page fills the store."
+    return HOW_TO_SYNC
+
+
+def empty_state(what: str, *, filtered: bool = True) -> None:
+    """Say there is nothing to show and what to do about it."""
+    hint = " Widen the date range or clear the currency and provider filters in the sidebar." if filtered else ""
+    st.info(f"No {what} in the store for this view.{hint} {how_to_sync()}")
+
+
+def definition(text: str) -> None:
+    """A figure's definition, shown as a caption right under it."""
+    st.caption(text)
+
+
+def with_money(df: pd.DataFrame, *columns: str, currency: str = "currency") -> pd.DataFrame:
+    """Replace integer minor-unit columns by text formatted in each row's own currency (¥1,200, KWD 1.234)."""
+    out = df.copy()
+    for column in columns:
+        out[column] = [format_money(a, c) for a, c in zip(out[column], out[currency], strict=True)]
+    return out
+
+
+def csv_download(df: pd.DataFrame, filename: str, *, label: str = "Download CSV", key: str | None = None) -> None:
+    """Offer exactly the DataFrame shown as CSV (same rows, columns and formatting)."""
+    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=filename, mime="text/csv",
+                       key=key or f"csv_{filename}")
+
+
+def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: object) -> None:
+    """Render a table and the CSV download of exactly that table."""
+    st.dataframe(df, hide_index=True, width="stretch", **dataframe_kwargs)  # type: ignore[arg-type]
+    csv_download(df, filename)
+
+
+def fresh_query(fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.DataFrame | None:
+    """Run a cheap query uncached, for bookkeeping tables (sync runs, checkpoints) whose writes do not bump
+    the store generation that run_query's cache keys on. PayOps errors are shown, never raised."""
+    from dashboard.context import get_store
+
+    try:
+        return fn(get_store(), *args, **kwargs)
+    except PayOpsError as exc:
+        st.error(str(exc))
+        return None

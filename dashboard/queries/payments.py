@@ -1,0 +1,157 @@
+"""Payment search (id, email, last4, amount) and one payment's detail: refunds, dispute, invoice, customer, events."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from dashboard.filters import Filters
+from sync.store import Store
+
+SEARCH_LIMIT = 200
+
+_ID = re.compile(r"^[A-Za-z]{2,6}_[A-Za-z0-9_]+$")
+_LAST4 = re.compile(r"^\d{4}$")
+
+_COLUMNS = """
+    p.provider, p.id, p.created, p.status, p.amount, p.amount_refunded, p.currency,
+    COALESCE(p.email, c.email) AS email, p.card_brand, p.card_last4, p.disputed, p.failure_code,
+    p.description, p.customer_id
+"""
+
+
+def search_kind(text: str) -> str:
+    """What a search box entry is: 'id', 'email', 'last4', 'text' or '' (nothing typed)."""
+    text = text.strip()
+    if not text:
+        return ""
+    if "@" in text:
+        return "email"
+    if _LAST4.match(text):
+        return "last4"
+    if _ID.match(text):
+        return "id"
+    return "text"
+
+
+def search_payments(store: Store, filters: Filters, text: str = "", amount_minor: int | None = None,
+                    amount_currency: str | None = None, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """Newest payments matching the search; an id search ignores the date range (an id is unambiguous)."""
+    kind = search_kind(text)
+    params: dict[str, Any] = filters.params() | {"q": text.strip(), "limit": limit}
+    where = ["(:provider IS NULL OR p.provider = :provider)", "(:currency IS NULL OR p.currency = :currency)"]
+    if kind != "id":
+        where.append("p.created >= :start AND p.created < :end")
+    if kind == "id":
+        where.append("(p.id = :q OR p.payment_intent_id = :q OR p.customer_id = :q OR p.invoice_id = :q)")
+    elif kind == "email":
+        where.append("(LOWER(p.email) LIKE '%' || LOWER(:q) || '%' OR LOWER(c.email) LIKE '%' || LOWER(:q) || '%')")
+    elif kind == "last4":
+        where.append("p.card_last4 = :q")
+    elif kind == "text":
+        where.append(
+            "(p.id LIKE :q || '%' OR LOWER(p.description) LIKE '%' || LOWER(:q) || '%' "
+            "OR LOWER(COALESCE(p.email, c.email)) LIKE '%' || LOWER(:q) || '%')"
+        )
+    if amount_minor is not None:
+        where.append("p.amount = :amount AND p.currency = :amount_currency")
+        params |= {"amount": int(amount_minor), "amount_currency": (amount_currency or "").upper()}
+    return store.query(
+        f"""
+        SELECT {_COLUMNS}
+        FROM payments AS p
+        LEFT JOIN customers AS c ON c.provider = p.provider AND c.id = p.customer_id
+        WHERE NOT p.deleted AND {' AND '.join(where)}
+        ORDER BY p.created DESC, p.id
+        LIMIT :limit
+        """,
+        params,
+    )
+
+
+def payment(store: Store, payment_id: str, provider: str | None = None) -> pd.DataFrame:
+    """One payment (by charge or PaymentIntent id) with its card and outcome; empty when unknown."""
+    return store.query(
+        f"""
+        SELECT {_COLUMNS}, p.amount_captured, p.captured, p.refunded, p.failure_message, p.decline_code,
+               p.outcome_type, p.outcome_reason, p.network_status, p.advice_code, p.risk_level,
+               p.payment_intent_id, p.invoice_id, p.balance_transaction_id, p.payment_method_type,
+               p.card_country, p.card_exp_month, p.card_exp_year
+        FROM payments AS p
+        LEFT JOIN customers AS c ON c.provider = p.provider AND c.id = p.customer_id
+        WHERE (p.id = :id OR p.payment_intent_id = :id) AND (:provider IS NULL OR p.provider = :provider)
+        ORDER BY p.created DESC
+        LIMIT 1
+        """,
+        {"id": payment_id, "provider": provider},
+    )
+
+
+def payment_refunds(store: Store, provider: str, payment_id: str) -> pd.DataFrame:
+    return store.query(
+        """
+        SELECT id, created, amount, currency, status, reason, failure_reason FROM refunds
+        WHERE provider = :provider AND charge_id = :id AND NOT deleted ORDER BY created, id
+        """,
+        {"provider": provider, "id": payment_id},
+    )
+
+
+def payment_disputes(store: Store, provider: str, payment_id: str) -> pd.DataFrame:
+    return store.query(
+        """
+        SELECT id, created, amount, currency, status, reason, evidence_due_by, has_evidence
+        FROM disputes WHERE provider = :provider AND charge_id = :id AND NOT deleted ORDER BY created, id
+        """,
+        {"provider": provider, "id": payment_id},
+    )
+
+
+def payment_invoice(store: Store, provider: str, payment_id: str) -> pd.DataFrame:
+    """The invoice the payment paid (by the payment's invoice id or the invoice's charge id)."""
+    return store.query(
+        """
+        SELECT i.id, i.status, i.billing_reason, i.amount_due, i.amount_paid, i.currency, i.attempt_count,
+               i.subscription_id, i.period_start, i.period_end
+        FROM invoices AS i
+        WHERE i.provider = :provider AND (i.charge_id = :id OR i.id IN
+              (SELECT invoice_id FROM payments WHERE provider = :provider AND id = :id))
+        ORDER BY i.created DESC
+        """,
+        {"provider": provider, "id": payment_id},
+    )
+
+
+def payment_customer(store: Store, provider: str, customer_id: str) -> pd.DataFrame:
+    return store.query(
+        """
+        SELECT c.id, c.email, c.name, c.created, c.delinquent, c.balance, c.currency,
+               (SELECT COUNT(*) FROM payments AS p WHERE p.provider = c.provider AND p.customer_id = c.id)
+                   AS payments
+        FROM customers AS c WHERE c.provider = :provider AND c.id = :id
+        """,
+        {"provider": provider, "id": customer_id},
+    )
+
+
+def payment_timeline(store: Store, provider: str, payment_id: str) -> pd.DataFrame:
+    """Events about the payment, its PaymentIntent, refunds, disputes and invoice, oldest first."""
+    return store.query(
+        """
+        WITH related AS (
+            SELECT id AS object_id FROM payments WHERE provider = :provider AND id = :id
+            UNION SELECT payment_intent_id FROM payments WHERE provider = :provider AND id = :id
+            UNION SELECT invoice_id FROM payments WHERE provider = :provider AND id = :id
+            UNION SELECT id FROM refunds WHERE provider = :provider AND charge_id = :id
+            UNION SELECT id FROM disputes WHERE provider = :provider AND charge_id = :id
+            UNION SELECT id FROM invoices WHERE provider = :provider AND charge_id = :id
+        )
+        SELECT e.created, e.type, e.object_type, e.object_id, e.id AS event_id, e.pending_webhooks, e.request_id
+        FROM events AS e JOIN related AS r ON r.object_id = e.object_id
+        WHERE e.provider = :provider
+        ORDER BY e.created, e.id
+        """,
+        {"provider": provider, "id": payment_id},
+    )

@@ -1,0 +1,137 @@
+"""Payments: find a payment by id, email, last4 or amount; its refunds, dispute, invoice, customer and events."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import streamlit as st
+
+from dashboard.charts.payments import timeline_chart
+from dashboard.context import run_query
+from dashboard.filters import current_filters
+from dashboard.format import format_money
+from dashboard.layout import definition, empty_state, show_table, with_money
+from dashboard.queries import payments as q
+from dashboard.queries.common import filter_options
+from sync.money import to_minor
+
+filters = current_filters()
+st.title("Payments")
+# Filled at the end (once a table selection is known) but shown first: the open payment is what support reads.
+detail = st.container()
+
+options = run_query(filter_options)
+currencies = [] if options is None else options.loc[options["kind"] == "currency", "value"].tolist()
+
+
+def amount_to_minor(text: str, currency: str) -> int | None:
+    """The typed major-unit amount in minor units; None (with a message saying what to type) when invalid."""
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        st.error(f"'{text}' is not an amount: type it in {currency} as on the receipt, e.g. 12.50.")
+        return None
+    try:
+        return to_minor(value, currency)
+    except ValueError:
+        st.error(f"{currency} has fewer decimals than '{text}': type the amount as the receipt shows it.")
+        return None
+
+
+search_col, amount_col, currency_col = st.columns([3, 1, 1])
+text = search_col.text_input("Search", key="payment_search",
+                             placeholder="payment id (ch_…, pi_…), customer email, card last4 or description")
+amount_text = amount_col.text_input("Amount", key="payment_amount", placeholder="e.g. 49.99")
+default_currency = filters.currency if filters.currency in currencies else (currencies[0] if currencies else None)
+amount_currency = currency_col.selectbox(
+    "Amount currency", currencies, key="payment_amount_currency",
+    index=currencies.index(default_currency) if default_currency in currencies else None,
+    help="The amount is typed in major units of this currency (¥1200, $12.50, KWD 1.234).",
+)
+amount_minor = None
+if amount_text.strip() and amount_currency:
+    amount_minor = amount_to_minor(amount_text, amount_currency)
+
+kind = q.search_kind(text)
+definition(
+    "Searching " + {"id": "by id (any date)", "email": "by customer email", "last4": "by card last4",
+                    "text": "by id prefix, email or description", "": "all payments"}[kind]
+    + ("" if kind == "id" else f" from {filters.start} to {filters.end}")
+    + (f", amount {format_money(amount_minor, amount_currency)}" if amount_minor is not None else "")
+    + f". Newest first, at most {q.SEARCH_LIMIT}. Select a row to open it; `?payment=<id>` links to one payment."
+)
+results = run_query(q.search_payments, filters, text, amount_minor, amount_currency)
+if results is not None:
+    if results.empty:
+        empty_state("payments match this search")
+    else:
+        shown = with_money(results, "amount", "amount_refunded")[
+            ["id", "created", "status", "amount", "amount_refunded", "email", "card_brand", "card_last4",
+             "disputed", "failure_code", "provider"]
+        ]
+        capped = "+" if len(shown) >= q.SEARCH_LIMIT else ""
+        st.metric("Payments found", f"{len(shown):,}{capped}",
+                  help=f"Rows matching the search, newest first; at most {q.SEARCH_LIMIT} are listed.")
+        event = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun",
+                             selection_mode="single-row", key="payment_results")
+        rows = getattr(getattr(event, "selection", None), "rows", None) or []
+        if rows:
+            st.query_params["payment"] = str(shown.iloc[rows[0]]["id"])
+
+selected = st.query_params.get("payment")
+if selected:
+    with detail:
+        found = run_query(q.payment, selected, filters.provider)
+        if found is not None and found.empty:
+            st.warning(f"No payment {selected!r} in the store. Check the id, or sync if it is newer than the "
+                       "last sync.")
+        elif found is not None:
+            p = found.iloc[0]
+            provider, pid, cur = str(p["provider"]), str(p["id"]), str(p["currency"])
+            st.subheader(f"Payment {pid}")
+            st.caption(f"{provider} · created {p['created']} UTC · link: `?payment={pid}`")
+            m = st.columns(4)
+            m[0].metric("Amount", format_money(p["amount"], cur), help="What the customer was charged.")
+            m[1].metric("Refunded", format_money(p["amount_refunded"], cur), help="Sum of succeeded refunds.")
+            m[2].metric("Status", str(p["status"]), help="Unified status: succeeded, pending, failed or canceled.")
+            card = f"•••• {p['card_last4']}" if p["card_last4"] else (p["payment_method_type"] or "—")
+            m[3].metric(f"Card ({p['card_brand'] or 'unknown brand'})", card,
+                        help="Brand and last four digits only; PayOps never stores card numbers.")
+            if p["status"] == "failed":
+                st.error(f"Declined: {p['failure_code'] or ''} {p['decline_code'] or ''} — "
+                         f"{p['failure_message'] or ''}")
+            tabs = st.tabs(["Refunds", "Dispute", "Invoice", "Customer", "Timeline"])
+            with tabs[0]:
+                refunds = run_query(q.payment_refunds, provider, pid)
+                if refunds is not None and not refunds.empty:
+                    show_table(with_money(refunds, "amount"), f"refunds_{pid}.csv")
+                elif refunds is not None:
+                    st.caption("No refunds.")
+            with tabs[1]:
+                disputes = run_query(q.payment_disputes, provider, pid)
+                if disputes is not None and not disputes.empty:
+                    show_table(with_money(disputes, "amount"), f"disputes_{pid}.csv")
+                elif disputes is not None:
+                    st.caption("No dispute.")
+            with tabs[2]:
+                invoice = run_query(q.payment_invoice, provider, pid)
+                if invoice is not None and not invoice.empty:
+                    show_table(with_money(invoice, "amount_due", "amount_paid"), f"invoice_{pid}.csv")
+                elif invoice is not None:
+                    st.caption("Not paid through an invoice.")
+            with tabs[3]:
+                if p["customer_id"]:
+                    customer = run_query(q.payment_customer, provider, str(p["customer_id"]))
+                    if customer is not None and not customer.empty:
+                        st.dataframe(customer, hide_index=True, width="stretch")
+                else:
+                    st.caption(f"No customer object; receipt email {p['email'] or '—'}.")
+            with tabs[4]:
+                definition("Events about this payment, its PaymentIntent, refunds, disputes and invoice, oldest first.")
+                timeline = run_query(q.payment_timeline, provider, pid)
+                if timeline is not None and not timeline.empty:
+                    st.plotly_chart(timeline_chart(timeline), key="payment_timeline")
+                    st.dataframe(timeline, hide_index=True, width="stretch")
+                elif timeline is not None:
+                    st.caption("No events stored for this payment (events are kept 30 days by Stripe).")
+        st.divider()

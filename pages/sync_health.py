@@ -1,0 +1,92 @@
+"""Sync health: per provider and resource the last run, rows, cursor age, errors, event gaps; Sync now."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+
+import streamlit as st
+
+from dashboard.charts.sync_health import rows_chart
+from dashboard.context import get_settings
+from dashboard.filters import current_filters
+from dashboard.layout import definition, empty_state, fresh_query
+from dashboard.queries import sync_health as q
+from dashboard.scheduler import NO_KEY_MESSAGE, get_scheduler
+from sync.errors import PayOpsError
+
+filters = current_filters()
+now = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+scheduler = get_scheduler()
+settings = get_settings()
+st.title("Sync health")
+
+gaps = fresh_query(q.gap_warnings, filters.provider)
+for _, gap in (gaps.iterrows() if gaps is not None else ()):
+    st.warning(f"**{gap['provider']} {gap['resource']}** (detected {gap['gap_detected_at']} UTC): "
+               f"{gap['gap_message']}")
+
+status = scheduler.status()
+if settings.stripe_mode == "demo":
+    st.info(NO_KEY_MESSAGE)
+    if importlib.util.find_spec("sync.demo") is not None and st.button(
+            "Load demo data", disabled=status.running, key="load_demo",
+            help="Fill the store with the generated demo data set, in the server process."):
+        scheduler.start_demo()
+else:
+    interval = f"every {settings.sync_interval_minutes} min" if settings.sync_interval_minutes else "not scheduled"
+    st.caption(f"Provider key: {settings.stripe_mode} mode. Periodic sync: {interval} (PAYOPS_SYNC_INTERVAL).")
+    if st.button("Sync now", type="primary", disabled=status.running, key="sync_now",
+                 help="Events since the last cursor plus a re-list of the last days, in the server process."):
+        try:
+            if not scheduler.start_sync(trigger="manual"):
+                st.info("A sync is already running.")
+        except PayOpsError as exc:
+            st.error(str(exc))
+
+status = scheduler.status()
+if status.running:
+    @st.fragment(run_every=1.0)
+    def _progress() -> None:
+        current = scheduler.status()
+        if not current.running:
+            st.rerun()  # the run ended: rerun the whole page so every table shows the new rows
+        st.progress(current.fraction, text=current.message)
+
+    _progress()
+elif status.last_status == "failed":
+    st.error(f"The last {status.trigger or ''} run failed: {status.last_error}")
+elif status.last_status == "succeeded":
+    st.success(f"Last {status.trigger} run finished at {status.finished_at:%Y-%m-%d %H:%M:%S} UTC: "
+               + ", ".join(f"{k} {v:,}" for k, v in status.last_counts.items()))
+
+st.subheader("Resources")
+definition("Per provider and resource: when it last synced, rows in that run, cursor age (hours since the newest "
+           "event time read; Stripe keeps events 30 days, so an older cursor is a gap) and the last error.")
+state = fresh_query(q.sync_state, now, filters.provider)
+if state is not None:
+    if state.empty:
+        empty_state("sync checkpoints", filtered=False)
+    else:
+        st.dataframe(state, hide_index=True, width="stretch", column_config={
+            "cursor_age_hours": st.column_config.NumberColumn("cursor age (h)", format="%.1f"),
+            "synced_hours_ago": st.column_config.NumberColumn("synced (h ago)", format="%.1f"),
+        })
+
+st.subheader("Stored rows")
+definition("Rows per provider and table now in the store, and that provider's last successful sync (UTC).")
+counts = fresh_query(q.table_counts, filters.provider)
+if counts is not None:
+    if counts.empty:
+        empty_state("rows", filtered=False)
+    else:
+        st.plotly_chart(rows_chart(counts), key="rows_chart")
+        st.dataframe(counts, hide_index=True, width="stretch")
+
+st.subheader("Recent runs")
+runs = fresh_query(q.recent_runs, filters.provider)
+if runs is not None:
+    if runs.empty:
+        st.caption("No sync has run yet.")
+    else:
+        st.dataframe(runs, hide_index=True, width="stretch")

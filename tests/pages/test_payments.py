@@ -1,0 +1,66 @@
+"""AppTest of the Payments page through the real navigation (dashboard/app.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import metrics, run_app, texts
+
+
+@pytest.mark.parametrize("db", ["empty_db", "demo_db"])
+def test_renders_on_empty_and_demo_store(app_env, request, db) -> None:
+    app_env(request.getfixturevalue(db))
+    at = run_app("payments")
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Payments"]
+    if db == "empty_db":
+        assert "No payments match this search" in texts(at) and "Sync now" in texts(at)
+    else:
+        assert int(metrics(at)["Payments found"].replace(",", "").rstrip("+")) > 0
+
+
+def test_search_and_filter_change_the_result(app_env, seeded_db) -> None:
+    app_env(seeded_db)
+    at = run_app("payments")
+    # Default 90 days: ch_usd1, ch_usd2, ch_usd3, ch_jpy1, ch_kwd1, ch_usd4 and bt_txn1 = 7 (ch_old is older).
+    assert metrics(at)["Payments found"] == "7"
+    at.sidebar.selectbox(key="filter_currency").set_value("USD").run()
+    assert metrics(at)["Payments found"] == "5"  # the JPY and KWD payments drop out
+    at.text_input(key="payment_search").set_value("4242").run()
+    assert metrics(at)["Payments found"] == "3"  # USD 4242: ch_usd1, ch_usd3, bt_txn1
+    shown = at.dataframe[0].value
+    assert list(shown["id"]) == ["bt_txn1", "ch_usd3", "ch_usd1"]
+    assert list(shown["amount"]) == ["$30.00", "$20.00", "$50.00"]
+
+
+def test_amount_search_in_major_units(app_env, seeded_db) -> None:
+    app_env(seeded_db)
+    at = run_app("payments")
+    at.selectbox(key="payment_amount_currency").set_value("KWD")
+    at.text_input(key="payment_amount").set_value("1.234").run()
+    assert list(at.dataframe[0].value["id"]) == ["ch_kwd1"]
+    assert list(at.dataframe[0].value["amount"]) == ["KWD1.234"]
+    at.text_input(key="payment_amount").set_value("1.2345").run()  # a fourth decimal KWD does not have
+    assert not at.exception
+    assert any("KWD has fewer decimals" in e.value for e in at.error)
+
+
+def test_deep_link_opens_the_detail(app_env, seeded_db) -> None:
+    app_env(seeded_db)
+    at = run_app("payments", query={"payment": "ch_usd1"})
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["Payment ch_usd1"]
+    m = metrics(at)
+    assert (m["Amount"], m["Refunded"], m["Card (visa)"]) == ("$50.00", "$15.00", "•••• 4242")
+    frames = [d.value for d in at.dataframe]
+    refunds = next(f for f in frames if "failure_reason" in f.columns)
+    assert list(refunds["amount"]) == ["$15.00"]
+    timeline = next(f for f in frames if "event_id" in f.columns)
+    assert list(timeline["event_id"]) == ["evt_8", "evt_1", "evt_2", "evt_7", "evt_3"]
+
+
+def test_unknown_deep_link_says_what_to_do(app_env, seeded_db) -> None:
+    app_env(seeded_db)
+    at = run_app("payments", query={"payment": "ch_missing"})
+    assert not at.exception
+    assert any("No payment 'ch_missing'" in w.value for w in at.warning)

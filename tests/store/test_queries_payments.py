@@ -1,0 +1,83 @@
+"""Payment search and detail queries on the hand-written data set (tests/conftest.py seed_store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard.filters import Filters
+from dashboard.queries import payments as q
+from sync.money import to_minor
+
+# The default 90-day range as of SEED_NOW (2026-11-20): 2026-08-23 .. 2026-11-20 inclusive.
+DEFAULT = Filters(start=dt.date(2026, 8, 23), end=dt.date(2026, 11, 20))
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("", ""), ("ch_usd1", "id"), ("pi_3Nk2", "id"), ("alice@example.com", "email"), ("4242", "last4"),
+    ("Order", "text"), (" 0005 ", "last4"),
+])
+def test_search_kind(text: str, kind: str) -> None:
+    assert q.search_kind(text) == kind
+
+
+def test_search_by_last4_respects_range_and_provider(seeded_store) -> None:
+    # last4 4242 in range: ch_usd1 (11-01), ch_usd3 (11-10), bt_txn1 (11-15, braintree); ch_old (06-01) is out.
+    found = q.search_payments(seeded_store, DEFAULT, "4242")
+    assert list(found["id"]) == ["bt_txn1", "ch_usd3", "ch_usd1"]  # newest first
+    stripe_only = q.search_payments(seeded_store, Filters(DEFAULT.start, DEFAULT.end, provider="stripe"), "4242")
+    assert list(stripe_only["id"]) == ["ch_usd3", "ch_usd1"]
+    wide = q.search_payments(seeded_store, Filters(dt.date(2026, 1, 1), DEFAULT.end), "4242")
+    assert set(wide["id"]) == {"bt_txn1", "ch_usd3", "ch_usd1", "ch_old"}
+
+
+def test_search_by_email_uses_customer_email(seeded_store) -> None:
+    # alice is cus_a; her charges carry no billing email: ch_usd1 and ch_usd3 in range (ch_old is older).
+    found = q.search_payments(seeded_store, DEFAULT, "ALICE@example")
+    assert sorted(found["id"]) == ["ch_usd1", "ch_usd3"]
+    assert set(found["email"]) == {"alice@example.com"}
+    # carol has no customer object: her receipt email is on the charge itself.
+    assert list(q.search_payments(seeded_store, DEFAULT, "carol@")["id"]) == ["ch_usd4"]
+
+
+def test_search_by_id_ignores_the_date_range(seeded_store) -> None:
+    assert list(q.search_payments(seeded_store, DEFAULT, "ch_old")["id"]) == ["ch_old"]
+    assert list(q.search_payments(seeded_store, DEFAULT, "pi_1")["id"]) == ["ch_usd1"]  # by PaymentIntent
+
+
+@pytest.mark.parametrize(("major", "currency", "expected"), [
+    ("50.00", "USD", "ch_usd1"),  # $50.00 = 5000 cents
+    ("1200", "JPY", "ch_jpy1"),  # ¥1,200 = 1200 (JPY has no minor unit)
+    ("1.234", "KWD", "ch_kwd1"),  # KWD 1.234 = 1234 fils
+])
+def test_search_by_amount_in_major_units(seeded_store, major: str, currency: str, expected: str) -> None:
+    found = q.search_payments(seeded_store, DEFAULT, "", to_minor(major, currency), currency)
+    assert list(found["id"]) == [expected]
+
+
+def test_amount_search_is_per_currency(seeded_store) -> None:
+    # 1200 minor units exist only as JPY; as USD ($12.00) nothing matches.
+    assert q.search_payments(seeded_store, DEFAULT, "", 1200, "USD").empty
+
+
+def test_payment_detail_and_related_objects(seeded_store) -> None:
+    p = q.payment(seeded_store, "ch_usd1")
+    assert p.iloc[0]["amount"] == 5000 and p.iloc[0]["amount_refunded"] == 1500 and p.iloc[0]["currency"] == "USD"
+    assert q.payment(seeded_store, "pi_1").iloc[0]["id"] == "ch_usd1"
+    assert q.payment(seeded_store, "ch_nope").empty
+    assert list(q.payment_refunds(seeded_store, "stripe", "ch_usd1")["amount"]) == [1500]
+    disputes = q.payment_disputes(seeded_store, "stripe", "ch_usd1")
+    assert list(disputes["id"]) == ["dp_5"] and disputes.iloc[0]["status"] == "under_review"
+    assert list(q.payment_invoice(seeded_store, "stripe", "ch_usd1")["id"]) == ["in_1"]
+    customer = q.payment_customer(seeded_store, "stripe", "cus_a")
+    assert customer.iloc[0]["email"] == "alice@example.com"
+    assert customer.iloc[0]["payments"] == 3  # ch_usd1, ch_usd3, ch_old
+
+
+def test_timeline_collects_events_of_related_objects(seeded_store) -> None:
+    # ch_usd1: evt_8 invoice.paid (in_1, 11-01 09:00), evt_1 charge.succeeded (10:00), evt_2 charge.refunded and
+    # evt_7 refund.created (re_1) both 11-02 10:00 (tie broken by id), evt_3 dispute created (dp_5, 11-03).
+    timeline = q.payment_timeline(seeded_store, "stripe", "ch_usd1")
+    assert list(timeline["event_id"]) == ["evt_8", "evt_1", "evt_2", "evt_7", "evt_3"]
+    assert q.payment_timeline(seeded_store, "braintree", "ch_usd1").empty
