@@ -104,10 +104,8 @@ def _open_store(settings: Settings) -> Any:
 
 
 def _load_demo(store: Any, *, seed: int, scale: int | None, progress: Callable[[str, int, bool], None] | None) -> dict:
-    try:
-        from sync.demo import load_demo
-    except ImportError as exc:
-        raise PayOpsError(f"The demo data generator (sync/demo.py) is not available: {exc}.") from None
+    from sync.demo import load_demo
+
     # Recorded as a run (as the server's scheduler does), so pages show when the demo data landed.
     run_id = store.start_run("stripe", "demo")
     try:
