@@ -1,7 +1,11 @@
 """Webhook receiver benchmark: signed Stripe deliveries on loopback at 1, 16 and 64 concurrent senders.
 
 Usage: PYTHONPATH=. .venv/bin/python bench/webhooks.py [--count 3000] [--seconds 10] [--concurrency 1 16 64]
-       [--no-nodelay-fix]
+       [--no-nodelay-fix] [--server stand-in|real]
+
+`--server real` runs the same load against the real entry, `streamlit run dashboard/server.py` (pages and the
+webhook route in one process, the intake on the pages' Store); its baseline is that server's own
+`GET /_stcore/health`, a route that does nothing, since the real server has no bare POST route.
 
 Starts the receiver in its own process (`bench/webhooks.py serve`: uvicorn on a socket pre-bound the way
 Streamlit's st.App binds it, serving `POST /webhooks/stripe` and a bare `POST /bare` route that reads the
@@ -134,6 +138,38 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
+def build_health_requests(count: int, port: int) -> tuple[list[bytes], list[str]]:
+    """The real server's baseline: GET /_stcore/health, a route of the same server that does nothing."""
+    head = f"GET /_stcore/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    return [head] * count, [""] * count
+
+
+def start_real_server(port: int, db: str, workdir: str) -> subprocess.Popen[bytes]:
+    """`streamlit run dashboard/server.py` on 127.0.0.1:port over `db`, from a cwd without secrets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "PAYOPS_"))}
+    env |= {"PYTHONPATH": str(ROOT), "PAYOPS_DATABASE_URL": f"duckdb:///{db}", "STRIPE_WEBHOOK_SECRET": SECRET}
+    cmd = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", str(ROOT / "dashboard" / "server.py"),
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    return subprocess.Popen(cmd, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 45.0) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not become healthy in time")
+
+
 def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -169,6 +205,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--no-nodelay-fix", action="store_true", help="serve without enable_tcp_nodelay()")
     parser.add_argument("--keep", action="store_true", help="keep the DuckDB file and print its path")
+    parser.add_argument("--server", choices=["stand-in", "real"], default="stand-in",
+                        help="stand-in: uvicorn + the webhook route only; real: streamlit run dashboard/server.py")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--db", default="")
     args = parser.parse_args()
@@ -182,16 +220,23 @@ def main() -> None:
     cmd = [sys.executable, __file__, "serve", "--port", str(port), "--db", db]
     if args.no_nodelay_fix:
         cmd.append("--no-nodelay-fix")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    real = args.server == "real"
+    if real:
+        proc = start_real_server(port, db, workdir)
+    else:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     acked: list[str] = []
     rows = []
     try:
-        _wait_port(port, proc)
+        _wait_healthy(port, proc) if real else _wait_port(port, proc)
         for concurrency in args.concurrency:
             for route in ("bare", "webhook"):
                 path = "/bare" if route == "bare" else "/webhooks/stripe"
-                requests, ids = build_requests(f"{route}{concurrency}", args.count, port, path)
+                if route == "bare" and real:
+                    requests, ids = build_health_requests(args.count, port)
+                else:
+                    requests, ids = build_requests(f"{route}{concurrency}", args.count, port, path)
                 elapsed, latencies, statuses = asyncio.run(run_load(port, requests, concurrency, args.seconds))
                 ok = [i for i, s in enumerate(statuses) if 200 <= s < 300]
                 failed = sum(1 for s in statuses if s >= 300)
@@ -206,8 +251,9 @@ def main() -> None:
         proc.send_signal(signal.SIGKILL)  # no graceful flush: what was acknowledged must already be on disk
         proc.wait()
     lost = count_lost(db, acked)
-    print(f"\nwebhook receiver, loopback, {os.cpu_count()} cores, nodelay fix "
-          f"{'off' if args.no_nodelay_fix else 'on'}; server SIGKILLed before counting")
+    server = ("streamlit run dashboard/server.py (bare = GET /_stcore/health)" if real
+              else f"stand-in uvicorn, nodelay fix {'off' if args.no_nodelay_fix else 'on'}")
+    print(f"\nwebhook receiver, loopback, {os.cpu_count()} cores, {server}; server SIGKILLed before counting")
     print(f"{'senders':>7} {'route':<8} {'sent':>6} {'2xx/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for concurrency, route, sent, rate, p50, p99, failed in rows:
         print(f"{concurrency:>7} {route:<8} {sent:>6} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f} {failed:>8}")

@@ -7,6 +7,10 @@ already processed, applies the new events through `Store.apply_events` in one tr
 delivery of the batch (valid or not) in `webhook_deliveries` in one more, and only then resolves each
 delivery's future with its HTTP answer. So no delivery is answered before its row is durable, and
 concurrent deliveries share commits instead of paying one each.
+
+`WebhookIntake.replay` re-runs a stored event through the same queue, dedupe, apply and record steps (the
+signature check is skipped: the event came from a verified delivery or the API); `force=True` skips only the
+dedupe, so a forced re-apply still goes through the versioned upsert and cannot overwrite newer data.
 """
 
 from __future__ import annotations
@@ -187,6 +191,7 @@ class _Delivery:
     decided: float | None = None
     queued: float = 0.0
     trace: list[dict[str, Any]] = field(default_factory=list)
+    force: bool = False  # a forced replay: applied even when the event was processed before
 
     def step(self, name: str, since: float, **info: Any) -> float:
         now = time.perf_counter()
@@ -225,6 +230,8 @@ class WebhookIntake:
         self._recorder_closing = False
         self._in_flight: set[str] = set()
         self.batches = 0  # delivery-log commits made, for tests and the benchmark
+        with _running_lock:
+            _running.setdefault(id(store), self)  # the first intake of a store is the one replays use
         self._writer = threading.Thread(target=self._run_writer, name="webhook-applier", daemon=True)
         self._recorder = threading.Thread(target=self._run_recorder, name="webhook-recorder", daemon=True)
         self._writer.start()
@@ -260,6 +267,40 @@ class WebhookIntake:
             self._queue.append(delivery)
             self._cv.notify()
         return delivery.future
+
+    def submit_replay(self, event: Mapping[str, Any], *, force: bool = False, actor: str | None = None
+                      ) -> Future[Answer]:
+        """Queue a stored event for the same dedupe -> apply -> record steps as a delivery (no signature check).
+
+        The answer's outcome is 'duplicate' when the event was processed before and `force` is False.
+        """
+        started = time.perf_counter()
+        body = orjson.dumps(event)
+        headers = {"x-payops-replay": "forced" if force else "stored"}
+        if actor:
+            headers["x-payops-actor"] = actor[:_HEADER_VALUE_LIMIT]
+        delivery = _Delivery(
+            id=f"whd_{uuid.uuid4().hex}", received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            started=started, remote_addr=None, headers=headers, body=body, body_bytes=len(body), truncated=False,
+            verdict="replay", event=dict(event), force=force,
+        )
+        delivery.step("replay", started, forced=force)
+        delivery.queued = time.perf_counter()
+        with self._cv:
+            if self._closing:
+                delivery.future.set_result((503, {"error": "busy", "message": "The receiver is shutting down."}))
+                return delivery.future
+            self._queue.append(delivery)
+            self._cv.notify()
+        return delivery.future
+
+    def replay(self, event: Mapping[str, Any], *, force: bool = False, actor: str | None = None,
+               timeout: float = 30.0) -> Answer:
+        """Blocking form of `submit_replay`: (status, JSON body) once the replay is recorded."""
+        try:
+            return self.submit_replay(event, force=force, actor=actor).result(timeout)
+        except TimeoutError:
+            return 503, {"error": "timeout", "message": "The store did not confirm in time; retry."}
 
     def receive(self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None, *,
                 complete: bool = True, announced_size: int | None = None, timeout: float = 30.0) -> Answer:
@@ -312,6 +353,9 @@ class WebhookIntake:
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish what is queued (applied and recorded), then stop both threads."""
+        with _running_lock:
+            if _running.get(id(self.store)) is self:
+                del _running[id(self.store)]
         with self._cv:
             self._closing = True
             self._cv.notify_all()
@@ -392,7 +436,7 @@ class WebhookIntake:
         for d in verified:
             event_id = d.event["id"] if d.event else ""
             d.trace.append({"step": "dedupe", "ms": round((t - picked) * 1000, 3), "batch": len(verified)})
-            if event_id in done:
+            if event_id in done and not d.force:
                 d.outcome = "duplicate"
             elif event_id in leaders:
                 followers.append((d, leaders[event_id]))
@@ -409,23 +453,7 @@ class WebhookIntake:
                 d.outcome, d.status_code, d.error = leader.outcome, leader.status_code, leader.error
 
     def _already_processed(self, ids: Sequence[str]) -> set[str]:
-        if not ids:
-            return set()
-        if self.store.is_duckdb:
-            # The writer thread's own cursor: no pool checkout or BEGIN/ROLLBACK around a read.
-            marks = ", ".join("?" for _ in ids)
-            rows = self.store.cursor().execute(
-                "SELECT DISTINCT event_id FROM webhook_deliveries WHERE provider = ? "
-                f"AND outcome IN ('applied', 'ignored_type') AND event_id IN ({marks})",
-                [self.provider, *ids],
-            ).fetchall()
-            return {row[0] for row in rows}
-        t = webhook_deliveries
-        query = select(t.c.event_id).where(
-            t.c.provider == self.provider, t.c.event_id.in_(ids), t.c.outcome.in_(_PROCESSED)
-        ).distinct()
-        with self.store.engine.connect() as conn:
-            return {row[0] for row in conn.execute(query)}
+        return processed_event_ids(self.store, ids, self.provider)
 
     def _apply(self, leaders: list[_Delivery]) -> None:
         started = time.perf_counter()
@@ -466,6 +494,7 @@ class WebhookIntake:
         else:
             with self.store.engine.begin() as conn:
                 conn.execute(insert(webhook_deliveries), rows)
+        self.store.generation += 1  # the delivery log changed: the pages' cached queries key on this
 
     def _row(self, d: _Delivery) -> dict[str, Any]:
         event = d.event or {}
@@ -495,6 +524,40 @@ class WebhookIntake:
             "body_truncated": d.truncated or len(d.body) > RECORDED_BODY_LIMIT,
             "trace": orjson.dumps(d.trace).decode(),
         }
+
+
+_running: dict[int, WebhookIntake] = {}
+_running_lock = threading.Lock()
+
+
+def running_intake(store: Store) -> WebhookIntake | None:
+    """The open intake writing to `store` in this process (the server's), if any: replays go through it."""
+    with _running_lock:
+        return _running.get(id(store))
+
+
+def processed_event_ids(store: Store, ids: Sequence[str], provider: str = "stripe") -> set[str]:
+    """Of `ids`, the events the handler already processed (a delivery or replay applied or ignored them).
+
+    This is the receiver's dedupe rule; replay's dry run asks the same question through here.
+    """
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return set()
+    if store.is_duckdb:
+        # The calling thread's own cursor: no pool checkout or BEGIN/ROLLBACK around a read.
+        marks = ", ".join("?" for _ in ids)
+        rows = store.cursor().execute(
+            "SELECT DISTINCT event_id FROM webhook_deliveries WHERE provider = ? "
+            f"AND outcome IN ('applied', 'ignored_type') AND event_id IN ({marks})",
+            [provider, *ids],
+        ).fetchall()
+        return {row[0] for row in rows}
+    t = webhook_deliveries
+    query = select(t.c.event_id).where(t.c.provider == provider, t.c.event_id.in_(ids),
+                                       t.c.outcome.in_(_PROCESSED)).distinct()
+    with store.engine.connect() as conn:
+        return {row[0] for row in conn.execute(query)}
 
 
 _ARROW_SCHEMA = pa.schema([

@@ -1,13 +1,10 @@
 """The webhook receiver over real HTTP on 127.0.0.1: the bad-input corpus, 500 concurrent deliveries (every 2xx
 is in the store after a SIGKILL), and localstripe's own webhook sender delivering signed events.
 
-The server is a real uvicorn process serving `dashboard.webhook_route.webhook_app` (only the webhook route),
-standing in for `dashboard/server.py` until the route is wired there. Switching these tests to the real
-entry is the one line `SERVER_CMD` below, e.g.
-    [".venv/bin/streamlit", "run", "dashboard/server.py", "--server.port", "{port}", "--server.address",
-     "127.0.0.1", "--server.headless", "true"]
-(the server reads PAYOPS_DATABASE_URL and STRIPE_WEBHOOK_SECRET from the environment either way). The store is
-checked only after the server process has ended, because DuckDB lets one process hold the file.
+The server is the REAL entry, `streamlit run dashboard/server.py` (pages + `POST /webhooks/stripe` in one
+process), reading PAYOPS_DATABASE_URL and STRIPE_WEBHOOK_SECRET from the environment. It logs one line per
+delivery at PAYOPS_LOG_LEVEL=INFO, which is how a test knows the deliveries were answered. The store is checked
+only after the server process has ended, because DuckDB lets one process hold the file.
 """
 
 from __future__ import annotations
@@ -35,8 +32,10 @@ pytestmark = pytest.mark.peer
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_peer_receiver"
-SERVER_CMD = [sys.executable, "-m", "uvicorn", "--factory", "dashboard.webhook_route:webhook_app",
-              "--host", "127.0.0.1", "--port", "{port}"]
+SERVER_CMD = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", str(ROOT / "dashboard" / "server.py"),
+              "--server.port", "{port}", "--server.address", "127.0.0.1", "--server.headless", "true",
+              "--browser.gatherUsageStats", "false"]
+ANSWERED = "webhook whd_"  # the receiver's log line once a delivery is recorded and answered
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
 if not FIXTURES.exists():
     FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
@@ -75,19 +74,37 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, name: str, timeout:
 
 
 class Receiver:
-    """The server process under test, its DuckDB file, and the lines it printed (uvicorn's access log)."""
+    """The server process under test, its DuckDB file, and the lines it printed (one per answered delivery)."""
 
     def __init__(self, db: Path) -> None:
         self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/webhooks/stripe"
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PAYOPS_DATABASE_URL=f"duckdb:///{db}",
-                   STRIPE_WEBHOOK_SECRET=f"{SECRET},whsec_previous")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "PAYOPS_"))}
+        env |= {"PYTHONPATH": str(ROOT), "PAYOPS_DATABASE_URL": f"duckdb:///{db}", "PAYOPS_LOG_LEVEL": "INFO",
+                "STRIPE_WEBHOOK_SECRET": f"{SECRET},whsec_previous"}
         cmd = [part.format(port=self.port) for part in SERVER_CMD]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # cwd beside the store: no project secrets.toml is read.
+        self.proc = subprocess.Popen(cmd, cwd=db.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
         wait_listening(self.proc, self.port, "the webhook server")
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 45) -> None:
+        """Streamlit binds its socket before the app (and its lifespan) is up: wait for the health route."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop(kill=True)
+        pytest.fail("the server did not become healthy:\n" + "".join(self.lines[-40:]))
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
@@ -95,10 +112,10 @@ class Receiver:
             self.lines.append(raw.decode(errors="replace"))
 
     def wait_for_answers(self, count: int, timeout: float) -> None:
-        """Wait until the access log shows `count` answered webhook requests (or the timeout passes)."""
+        """Wait until the log shows `count` answered webhook deliveries (or the timeout passes)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if sum("POST /webhooks/stripe" in line for line in self.lines) >= count:
+            if sum(ANSWERED in line for line in self.lines) >= count:
                 return
             time.sleep(0.05)
 
