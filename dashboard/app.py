@@ -1,4 +1,5 @@
-"""The navigation script: page config, mode banner, sidebar filters and store freshness, then the grouped pages."""
+"""The navigation script: page config, sign-in and role, mode banner, sidebar filters and store freshness, then the
+grouped pages this role may use."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on sys.path, not the project root
     sys.path.insert(0, str(ROOT))
 
+from dashboard import roles  # noqa: E402
+from dashboard.action_panel import sidebar_user  # noqa: E402
 from dashboard.context import get_settings, get_store, run_query  # noqa: E402
 from dashboard.filters import sidebar_filters  # noqa: E402
 from dashboard.layout import fresh_query  # noqa: E402
@@ -30,7 +33,16 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("Support", "subscriptions.py", "Subscriptions", ":material/event_repeat:"),
     ("Engineering", "webhooks.py", "Webhooks", ":material/webhook:"),
     ("Engineering", "sync_health.py", "Sync health", ":material/sync:"),
+    ("Control", "approvals.py", "Approvals", ":material/how_to_reg:"),
+    ("Control", "audit.py", "Audit", ":material/policy:"),
 )
+# Page file -> its key in roles.PAGE_ROLES: a page the user's role may not use is left out of the navigation.
+SLUGS: dict[str, str] = {
+    "revenue.py": "revenue", "mrr.py": "revenue",  # MRR has the revenue page's audience
+    "failures.py": "failures", "payments.py": "payments", "disputes.py": "disputes",
+    "subscriptions.py": "subscriptions", "webhooks.py": "webhooks", "sync_health.py": "sync",
+    "approvals.py": "approvals", "audit.py": "audit",
+}
 
 BANNERS = {
     "live": ("LIVE", "red", "Live Stripe data; actions move real money."),
@@ -69,12 +81,20 @@ def sidebar_freshness() -> None:
     st.sidebar.caption("Store freshness (UTC)  \n" + "  \n".join(lines))
 
 
-def navigation_pages() -> dict[str, list[st.Page]]:
+def allowed_pages(role: str) -> list[str]:
+    """Files of the pages this role sees, in navigation order (only files that exist)."""
+    existing = [filename for _, filename, _, _ in PAGES if (PAGES_DIR / filename).is_file()]
+    slugs = [SLUGS.get(filename, filename.removesuffix(".py")) for filename in existing]
+    visible = set(roles.visible_pages(role, slugs))
+    return [filename for filename, slug in zip(existing, slugs, strict=True) if slug in visible]
+
+
+def navigation_pages(role: str) -> dict[str, list[st.Page]]:
+    allowed = set(allowed_pages(role))
     groups: dict[str, list[st.Page]] = {}
     for group, filename, title, icon in PAGES:
-        path = PAGES_DIR / filename
-        if path.is_file():
-            groups.setdefault(group, []).append(st.Page(path, title=title, icon=icon))
+        if filename in allowed:
+            groups.setdefault(group, []).append(st.Page(PAGES_DIR / filename, title=title, icon=icon))
     return groups
 
 
@@ -86,6 +106,7 @@ except PayOpsError as exc:
     st.error(str(exc))
     st.stop()
 
+actor = sidebar_user()  # with [auth] and nobody signed in, this shows the sign-in page and stops
 label, colour, meaning = BANNERS[settings.stripe_mode]
 st.badge(label, color=colour, help=meaning)
 
@@ -96,4 +117,4 @@ sidebar_filters(options.loc[options["kind"] == "currency", "value"].tolist(),
                 options.loc[options["kind"] == "provider", "value"].tolist())
 sidebar_freshness()
 
-st.navigation(navigation_pages()).run()
+st.navigation(navigation_pages(actor.role)).run()

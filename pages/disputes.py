@@ -1,4 +1,5 @@
-"""Disputes: the queue by evidence due date (overdue and due within 72 h highlighted) and monthly dispute ratios."""
+"""Disputes: the queue by evidence due date (overdue and due within 72 h highlighted), answering one through the
+guard (stage evidence, submit it, or accept), and monthly dispute ratios."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard import action_panel
+from dashboard.actions import OPEN_DISPUTE
 from dashboard.charts.disputes import ratio_chart
 from dashboard.context import run_query
 from dashboard.filters import current_filters
@@ -14,10 +17,53 @@ from dashboard.format import format_money
 from dashboard.layout import csv_download, definition, empty_state, with_money
 from dashboard.queries import disputes as q
 
+action_panel.require_page("disputes")
 filters = current_filters()
 # Whole minutes: the cache key changes once a minute, not on every rerun.
 now = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
 st.title("Disputes")
+
+
+def answer_section(queue: pd.DataFrame) -> None:
+    """Stage evidence, submit it, or accept one open Stripe dispute through the guard, with its deadline in view."""
+    st.subheader("Answer a dispute")
+    action_panel.show_outcome("dispute_answer")  # stays shown once an answered dispute leaves the queue
+    answerable = queue[(queue["provider"] == "stripe") & queue["status"].isin(OPEN_DISPUTE)]
+    if answerable.empty:
+        st.caption("No Stripe dispute needs a response.")
+        return
+    guard = action_panel.get_guard()
+    if guard is None or not action_panel.may_act(guard, "dispute_update"):
+        return
+    labels = {row["id"]: f"{row['id']} · {format_money(row['amount'], row['currency'])} · {row['reason']} · due "
+              f"{action_panel.when(row['evidence_due_by'])} ({row['urgency']})" for _, row in answerable.iterrows()}
+    dispute_id = st.selectbox("Dispute", list(labels), format_func=labels.get, index=None, key="dispute_pick",
+                              placeholder="pick a dispute (soonest deadline first)")
+    if not dispute_id:
+        return
+    row = answerable.set_index("id").loc[dispute_id]
+    left = None if pd.isna(row["days_left"]) else f"{row['days_left']:.1f} days left"
+    st.metric("Evidence due", action_panel.when(row["evidence_due_by"]), left, delta_color="off",
+              help="After this deadline Stripe no longer accepts evidence.")
+    choices = {"stage": "Stage evidence (not submitted)", "submit": "Submit evidence (final)",
+               "accept": "Accept the dispute (final)"}
+    answer = st.radio("Answer", list(choices), format_func=choices.get, horizontal=True,
+                      key=f"dispute_answer_{dispute_id}")
+    if answer == "accept":
+        if action_panel.may_act(guard, "dispute_close"):
+            action_panel.panel(guard, guard.propose("dispute_close", dispute_id), key=f"dispute_close_{dispute_id}",
+                               label="Accept dispute", outcome_key="dispute_answer")
+        return
+    text = st.text_area("Evidence (uncategorized text)", key=f"dispute_text_{dispute_id}",
+                        placeholder="What happened, delivery proof, customer contact...")
+    if not text.strip():
+        st.caption("Write the evidence first; staged evidence can be changed until it is submitted.")
+        return
+    params = {"evidence": {"uncategorized_text": text.strip()}, "submit": answer == "submit"}
+    action_panel.panel(guard, guard.propose("dispute_update", dispute_id, params), key=f"dispute_{answer}_{dispute_id}",
+                       label="Submit evidence" if answer == "submit" else "Stage evidence",
+                       outcome_key="dispute_answer")
+
 
 queue = run_query(q.dispute_queue, filters, now)
 if queue is not None:
@@ -46,6 +92,7 @@ if queue is not None:
             "evidence_due_by": st.column_config.DatetimeColumn("evidence due (UTC)"),
         })
         csv_download(shown, "dispute_queue.csv")
+    answer_section(queue)
 
 st.subheader("Monthly dispute ratio")
 definition(

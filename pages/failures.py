@@ -1,18 +1,21 @@
 """Failures: payment failure rate over time, decline codes with meaning and action, outcome types, card brand and
-country, and the failed-invoice recovery rate."""
+country, the failed-invoice recovery rate, and retrying a failed invoice through the guard."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import action_panel
 from dashboard.charts.failures import decline_codes_chart, failure_rate_chart, rate_by_chart
 from dashboard.context import run_query
 from dashboard.filters import current_filters
 from dashboard.format import format_money
-from dashboard.layout import csv_download, definition, empty_state
+from dashboard.layout import csv_download, definition, empty_state, with_money
+from dashboard.queries import audit as qa
 from dashboard.queries import failures as q
 from dashboard.queries.revenue import GRAINS
 
+action_panel.require_page("failures")
 filters = current_filters()
 st.title("Payment failures")
 grain = st.segmented_control("Grain", GRAINS, default="day", key="failures_grain") or "day"
@@ -75,3 +78,14 @@ if recovery is not None:
                         help=f"{int(row['recovered_invoices'])} of {int(row['failed_invoices'])} invoices")
             m[1].metric(f"Recovered amount ({cur})", format_money(int(row["recovered_amount"]), cur),
                         help=f"of {format_money(int(row['failed_amount']), cur)} due on those invoices")
+
+st.subheader("Retry a failed invoice")
+retryable = run_query(qa.retryable_invoices, currency=filters.currency, provider=filters.provider)
+if retryable is not None:
+    definition("Open invoices whose payment failed at least once (any date), largest first, with the last decline "
+               "code. Retrying charges the customer's current default payment method now.")
+    if not retryable.empty:
+        shown = with_money(retryable, "amount_due")[["invoice_id", "amount_due", "email", "subscription_status",
+                                                     "attempt_count", "decline_code", "failed_at", "provider"]]
+        st.dataframe(shown, hide_index=True, width="stretch")
+    action_panel.retry_invoice_section(retryable, key="failures_retry")

@@ -1,4 +1,5 @@
-"""Payments: find a payment by id, email, last4 or amount; its refunds, dispute, invoice, customer and events."""
+"""Payments: find a payment by id, email, last4 or amount; its refunds, dispute, invoice, customer and events; refund
+it (full or partial) through the guard."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 import streamlit as st
 
+from dashboard import action_panel
+from dashboard.actions import DONE, REFUND_REASONS
 from dashboard.charts.payments import timeline_chart
 from dashboard.context import run_query
 from dashboard.filters import current_filters
@@ -15,6 +18,7 @@ from dashboard.queries import payments as q
 from dashboard.queries.common import filter_options
 from sync.money import to_minor
 
+action_panel.require_page("payments")
 filters = current_filters()
 st.title("Payments")
 # Filled at the end (once a table selection is known) but shown first: the open payment is what support reads.
@@ -36,6 +40,34 @@ def amount_to_minor(text: str, currency: str) -> int | None:
     except ValueError:
         st.error(f"{currency} has fewer decimals than '{text}': type the amount as the receipt shows it.")
         return None
+
+
+def refund_section(pid: str, currency: str, status: str) -> None:
+    """Refund this payment: amount (empty: everything refundable) and reason, checked with Stripe, then confirmed."""
+    st.markdown("#### Refund")
+    action_panel.show_outcome(f"refund_{pid}")  # the last click's outcome, whatever the form shows now
+    if status != "succeeded":
+        st.caption(f"Only succeeded payments can be refunded; this one is {status}.")
+        return
+    guard = action_panel.get_guard()
+    if guard is None or not action_panel.may_act(guard, "refund"):
+        return
+    if not st.toggle("Refund this payment", key=f"refund_open_{pid}",
+                     help="Checks the payment with Stripe (amount refunded and pending) before you confirm."):
+        return
+    left, right = st.columns(2)
+    text = left.text_input(f"Amount ({currency})", key=f"refund_amount_{pid}",
+                           placeholder="empty: everything still refundable")
+    reason = right.selectbox("Reason", REFUND_REASONS, index=None, key=f"refund_reason_{pid}",
+                             format_func=lambda r: r.replace("_", " "), placeholder="none given")
+    amount = amount_to_minor(text, currency) if text.strip() else None
+    if text.strip() and amount is None:
+        return
+    params = {"amount": amount, "reason": reason}
+    proposal = guard.propose("refund", pid, params)
+    if proposal.status in DONE and st.checkbox("Refund this amount again (another refund)", key=f"refund_again_{pid}"):
+        proposal = guard.propose("refund", pid, params, repeat=True)
+    action_panel.panel(guard, proposal, key=f"refund_{pid}", label="Refund", outcome_key=f"refund_{pid}")
 
 
 search_col, amount_col, currency_col = st.columns([3, 1, 1])
@@ -134,4 +166,9 @@ if selected:
                     st.dataframe(timeline, hide_index=True, width="stretch")
                 elif timeline is not None:
                     st.caption("No events stored for this payment (events are kept 30 days by Stripe).")
+            if provider == "stripe":
+                refund_section(pid, cur, str(p["status"]))
+            else:
+                st.caption(f"Refunds from PayOps are available for Stripe payments; refund {provider} payments in "
+                           f"the {provider} console.")
         st.divider()

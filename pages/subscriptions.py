@@ -1,5 +1,5 @@
 """Subscriptions: counts by status, past_due subscriptions with their failed invoice and last decline code,
-upcoming renewals, cancellations."""
+retrying a failed invoice through the guard, upcoming renewals, cancellations."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import datetime as dt
 
 import streamlit as st
 
+from dashboard import action_panel
 from dashboard.charts.subscriptions import status_chart
 from dashboard.context import run_query
 from dashboard.filters import current_filters
 from dashboard.layout import csv_download, definition, empty_state, with_money
+from dashboard.queries import audit as qa
 from dashboard.queries import subscriptions as q
 
+action_panel.require_page("subscriptions")
 filters = current_filters()
 # Whole hours: the cache key changes once an hour, not on every rerun.
 now = dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
@@ -41,6 +44,13 @@ if counts is not None:
                 shown = with_money(pd_subs, "amount_due")
                 st.dataframe(shown, hide_index=True, width="stretch")
                 csv_download(shown, "past_due.csv")
+
+        st.subheader("Retry a failed invoice")
+        retryable = run_query(qa.retryable_invoices, currency=filters.currency, provider=filters.provider)
+        if retryable is not None:
+            definition("Open invoices whose payment failed at least once (past_due, incomplete or one-off), largest "
+                       "first. Retrying charges the customer's current default payment method now.")
+            action_panel.retry_invoice_section(retryable, key="subscriptions_retry")
 
         st.subheader("Renewing in the next 30 days")
         renewals = run_query(q.upcoming_renewals, now, 30, currency=filters.currency, provider=filters.provider)

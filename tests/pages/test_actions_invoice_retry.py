@@ -1,0 +1,70 @@
+"""Invoice retries through the Failures and Subscriptions pages (AppTest) against localstripe, the store filled by
+the real sync: a retry while the card still fails is declined again; after a card change the retry pays it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sync.providers import stripe_writes as sw
+from tests.conftest import run_app, texts
+from tests.pages.test_actions_refund import point_app_at_peer, sync_from_peer
+from tests.peer import mock_servers
+
+localstripe_url = mock_servers.localstripe_url  # fixture
+localstripe_client = mock_servers.localstripe_client  # fixture
+
+pytestmark = pytest.mark.peer
+
+
+def failing_subscription(client: Any) -> tuple[str, str]:
+    """A monthly $20.00 subscription whose first invoice fails on the customer's card (localstripe's
+    pm_card_chargeCustomerFail): the invoice stays open, the subscription incomplete."""
+    customer = client.v1.customers.create({"email": "fay@example.com"})
+    card = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
+    client.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": card.id}})
+    product = client.v1.products.create({"name": "Pro"})
+    plan = client.v1.plans.create({"amount": 2000, "currency": "usd", "interval": "month", "product": product.id})
+    subscription = client.v1.subscriptions.create({"customer": customer.id, "items": [{"plan": plan.id}]})
+    invoice = subscription.to_dict()["latest_invoice"]
+    return customer.id, invoice["id"] if isinstance(invoice, dict) else invoice
+
+
+def pick_and_confirm(at: Any, prefix: str, invoice: str) -> Any:
+    at.selectbox(key=f"{prefix}_pick").set_value(invoice).run()
+    at.text_input(key=f"action_typed_{prefix}_{invoice}").set_value(f"RETRY {invoice[-4:]}").run()
+    at.button(key=f"action_button_{prefix}_{invoice}").click().run()
+    return at
+
+
+def test_retry_declined_then_paid_after_a_card_change(localstripe_client, localstripe_url, app_env, monkeypatch,
+                                                      tmp_path) -> None:
+    customer, invoice = failing_subscription(localstripe_client)
+    db = tmp_path / "retry.duckdb"
+    sync_from_peer(db, localstripe_url)
+    point_app_at_peer(monkeypatch, app_env, db, localstripe_url)
+
+    # Failures page: the invoice is listed with its decline; a retry on the same failing card is declined again.
+    at = run_app("failures")
+    assert not at.exception
+    listed = next(f.value for f in at.dataframe if "invoice_id" in f.value.columns)
+    assert listed["invoice_id"].tolist() == [invoice] and listed["amount_due"].tolist() == ["$20.00"]
+    at.selectbox(key="failures_retry_pick").set_value(invoice).run()
+    assert "Retry invoice" in texts(at) and "20.00 USD" in texts(at)
+    assert "The last attempt failed with card_declined." in texts(at)
+    pick_and_confirm(at, "failures_retry", invoice)
+    assert not at.exception
+    assert any("declined again" in e.value for e in at.error), texts(at)
+    assert sw.get_invoice(localstripe_client, invoice)["status"] == "open"
+
+    # The customer changes card; the Subscriptions page retries and the invoice is paid.
+    card = localstripe_client.v1.payment_methods.attach("pm_card_visa", {"customer": customer})
+    localstripe_client.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": card.id}})
+    at = run_app("subscriptions")
+    pick_and_confirm(at, "subscriptions_retry", invoice)
+    assert not at.exception
+    assert any(f"invoice {invoice} is paid" in s.value for s in at.success), texts(at)
+    assert sw.get_invoice(localstripe_client, invoice)["status"] == "paid"
+    # The store was updated from Stripe's answer: the invoice left the retry list at once.
+    assert "No open Stripe invoice with a failed payment to retry." in texts(at)
