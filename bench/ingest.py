@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -88,6 +89,12 @@ def batches(n: int, batch: int) -> Iterator[list[dict[str, Any]]]:
         yield make_charges(template, start, min(batch, n - start))
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process, every thread (DuckDB's included)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -99,11 +106,13 @@ def run_child(path: str, n: int, batch: int, update: bool) -> dict[str, Any]:
     store = Store(f"duckdb:///{path}")
     baseline = rss_mb()
     version = BASE_CREATED + 10 * n + (1 if update else 0)
-    elapsed = 0.0
+    elapsed = cpu = 0.0
+    load = os.getloadavg()[0]
     for objs in batches(n, batch):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         store.apply_objects("stripe", objs, version)
         elapsed += time.perf_counter() - t0
+        cpu += cpu_seconds() - c0
     t0 = time.perf_counter()
     store.checkpoint()
     checkpoint = time.perf_counter() - t0
@@ -111,7 +120,8 @@ def run_child(path: str, n: int, batch: int, update: bool) -> dict[str, Any]:
     store.close()
     if int(counts["n"]) != n or int(counts["v"]) != version:
         raise SystemExit(f"wrong result: {counts.to_dict()} (expected {n} rows at version {version})")
-    return {"seconds": elapsed, "checkpoint": checkpoint, "peak_rss_mb": rss_mb(), "baseline_rss_mb": baseline}
+    return {"seconds": elapsed, "cpu": cpu, "load": load, "checkpoint": checkpoint, "peak_rss_mb": rss_mb(),
+            "baseline_rss_mb": baseline}
 
 
 def spawn(path: str, n: int, batch: int, update: bool) -> dict[str, Any]:
@@ -134,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_child(args.child, args.n[0], args.batch, args.update)))
         return 0
 
-    print(f"{'N':>10} {'pass':<7} {'objects/s':>10} {'seconds':>8} {'ckpt s':>7} {'peak RSS MB':>12} "
-          f"{'base RSS MB':>12}  (batch {args.batch}, median of {args.repeat})")
+    print(f"{'N':>10} {'pass':<7} {'objects/s':>10} {'seconds':>8} {'obj/cpu-s':>10} {'ckpt s':>7} "
+          f"{'peak RSS MB':>12} {'base RSS MB':>12} {'load':>5}  (batch {args.batch}, median of {args.repeat})")
     for n in args.n:
         runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
         for _ in range(args.repeat):
@@ -145,10 +155,12 @@ def main(argv: list[str] | None = None) -> int:
                     runs[update].append(spawn(path, n, args.batch, update))
         for update, results in runs.items():
             secs = statistics.median(r["seconds"] for r in results)
-            print(f"{n:>10} {'update' if update else 'insert':<7} {n / secs:>10,.0f} {secs:>8.2f} "
+            cpu = statistics.median(r["cpu"] for r in results)
+            print(f"{n:>10} {'update' if update else 'insert':<7} {n / secs:>10,.0f} {secs:>8.2f} {n / cpu:>10,.0f} "
                   f"{statistics.median(r['checkpoint'] for r in results):>7.2f} "
                   f"{statistics.median(r['peak_rss_mb'] for r in results):>12,.0f} "
-                  f"{statistics.median(r['baseline_rss_mb'] for r in results):>12,.0f}", flush=True)
+                  f"{statistics.median(r['baseline_rss_mb'] for r in results):>12,.0f} "
+                  f"{statistics.median(r['load'] for r in results):>5.1f}", flush=True)
     return 0
 
 

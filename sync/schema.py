@@ -32,7 +32,10 @@ def _object_table(name: str, *columns: Column) -> Table:
         Column("version", BigInteger, nullable=False),
         Column("deleted", Boolean, nullable=False, default=False),
         *columns,
-        Column("raw", Text),
+        # The provider's JSON, kept whole so a new column can be derived without a re-sync. DuckDB stores it
+        # zstd-compressed (see sync/store.py): ~3 KB objects shrink ~10x and bulk loads spend far less CPU
+        # than with DuckDB's default string compression analysis.
+        Column("raw", Text, info={"duckdb_compression": "zstd"}),
     )
 
 

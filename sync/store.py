@@ -2,28 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import re
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import BigInteger, Boolean, DateTime, Engine, Integer, create_engine, delete, insert, select
+from sqlalchemy import BigInteger, Boolean, DateTime, Engine, Integer, Text, create_engine, delete, insert, select
 from sqlalchemy import Table as SATable
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateColumn
 
 from sync import schema
 from sync.errors import StoreError, StoreLockedError
 from sync.normalise import is_delete_event, normalise
 
-_ARROW_TYPES = {BigInteger: pa.int64(), Integer: pa.int32(), Boolean: pa.bool_(), DateTime: pa.timestamp("s")}
+_ARROW_TYPES = {BigInteger: pa.int64(), Integer: pa.int32(), Boolean: pa.bool_(), DateTime: pa.timestamp("s"),
+                Text: pa.large_string()}
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+# Objects normalised per pipeline step: the main thread normalises one chunk while DuckDB (which releases the
+# GIL) writes the previous one on the writer thread. Bounds memory whatever the size of one call.
+CHUNK_OBJECTS = 8192
+# DuckDB writes a transaction's appends straight into the file, compressed, once they fill a row group; with
+# its default of 122,880 rows a 20,000-object call instead went through the WAL uncompressed and was then
+# re-compressed by a checkpoint: 3-5x slower. A smaller row group keeps bulk loads on the direct path.
+DUCKDB_ROW_GROUP_SIZE = 8192
+# A checkpoint after every ~this many staged bytes keeps each one (and its memory) bounded; one checkpoint
+# over a million fresh rows peaked at +2 GB RSS.
+CHECKPOINT_BYTES = 256 * 1024 * 1024
+_DUCKDB_CATALOG = "payops"
+
+
+@compiles(CreateColumn, "duckdb")
+def _duckdb_column(element: CreateColumn, compiler: Any, **kw: Any) -> str:
+    """DuckDB-only DDL: a column may ask for a compression method (`info={"duckdb_compression": ...}`)."""
+    text = compiler.visit_create_column(element, **kw)
+    method = element.element.info.get("duckdb_compression")
+    return f"{text} USING COMPRESSION {method}" if text and method else text
 
 
 def utcnow() -> dt.datetime:
@@ -58,6 +86,49 @@ def _lock_message(path: str, exc: Exception) -> str:
     )
 
 
+class _DuckDBFiles:
+    """Process-wide DuckDB handles, one per file, shared by every Store on it (as duckdb.connect would)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, list[Any]] = {}  # real path -> [root connection, users]
+
+    def acquire(self, path: str) -> Any:
+        import duckdb
+
+        key = path if path == ":memory:" else os.path.realpath(path)
+        with self._lock:
+            if key != ":memory:" and key in self._open:
+                self._open[key][1] += 1
+                return self._open[key][0]
+            root = duckdb.connect(":memory:")
+            if key != ":memory:":
+                try:
+                    # ATTACH, not connect(path): only ATTACH takes a row group size.
+                    root.execute(f"ATTACH '{key.replace(chr(39), chr(39) * 2)}' AS {_DUCKDB_CATALOG} "
+                                 f"(ROW_GROUP_SIZE {DUCKDB_ROW_GROUP_SIZE})")
+                    root.execute(f"USE {_DUCKDB_CATALOG}")
+                except BaseException:
+                    root.close()
+                    raise
+                self._open[key] = [root, 1]
+            return root
+
+    def release(self, root: Any) -> None:
+        with self._lock:
+            for key, entry in list(self._open.items()):
+                if entry[0] is root:
+                    entry[1] -= 1
+                    if entry[1] > 0:
+                        return
+                    del self._open[key]
+                    break
+        root.close()
+
+
+_FILES = _DuckDBFiles()
+
+
 class Store:
     """One store per process. DuckDB files get a native fast path for bulk loads and queries."""
 
@@ -69,17 +140,24 @@ class Store:
         # Bumped on every write: the pages key their caches on it, so a sync invalidates them.
         self.generation = 0
         self.path: str | None = None
+        self._duck: Any = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._write_cursor: Any = None
+        self._staged_bytes = 0
         try:
             if self.is_duckdb:
-                import duckdb
-
                 self.path = url.removeprefix("duckdb:///") or ":memory:"
                 if self.path != ":memory:":
                     Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                self._duck = duckdb.connect(self.path)
+                self._duck = _FILES.acquire(self.path)
                 # The engine's connections are cursors of the one shared connection: DuckDB refuses a
-                # second connection to the file with a different configuration, even in-process.
-                self.engine: Engine = create_engine("duckdb://", creator=self._duck.cursor)
+                # second connection to the file with a different configuration, even in-process. Wrapped,
+                # because SQLAlchemy runs each statement on `dbapi_connection.cursor()`, which for a bare
+                # DuckDB connection is a NEW connection: engine.begin() was then not one transaction.
+                from duckdb_sqlalchemy import ConnectionWrapper
+
+                self.engine: Engine = create_engine(
+                    "duckdb://", creator=lambda: ConnectionWrapper(self._new_cursor()))
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
             schema.metadata.create_all(self.engine)
@@ -95,17 +173,26 @@ class Store:
                 self.cursor().execute("CHECKPOINT")
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         self.engine.dispose()
-        if self.is_duckdb:
-            self._duck.close()
+        if self.is_duckdb and self._duck is not None:
+            _FILES.release(self._duck)
+            self._duck = None
 
     # -- connections -------------------------------------------------------------------------------
+
+    def _new_cursor(self) -> Any:
+        cur = self._duck.cursor()
+        if self.path != ":memory:":
+            cur.execute(f"USE {_DUCKDB_CATALOG}")
+        return cur
 
     def cursor(self) -> Any:
         """This thread's DuckDB cursor on the shared connection (DuckDB's in-process MVCC)."""
         cur = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self._local.cursor = self._duck.cursor()
+            cur = self._local.cursor = self._new_cursor()
         return cur
 
     @contextmanager
@@ -132,85 +219,119 @@ class Store:
         """Upsert rows (each with provider, id, version) into their tables in one transaction.
 
         A row replaces a stored one only when its version is at least as new; within the batch the
-        newest version of each key wins. Returns the rows offered per table.
+        newest version of each key wins (the later one on a tie). Returns the rows offered per table.
         """
-        batches = {name: _latest_per_key(rows) for name, rows in table_rows.items() if rows}
-        if not batches:
-            return {}
-        with self._write_lock:
-            if self.is_duckdb:
-                self._upsert_duckdb(batches)
-            else:
-                self._upsert_sql(batches)
-            self.generation += 1
-        return {name: len(rows) for name, rows in batches.items()}
-
-    def _upsert_duckdb(self, batches: Mapping[str, list[dict[str, Any]]]) -> None:
-        cur = self.cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            for name, rows in batches.items():
-                table = schema.OBJECT_TABLES[name]
-                staging = _to_arrow(table, rows)
-                view = f"staging_{name}"
-                cur.register(view, staging)
-                cols = ", ".join(f'"{c.name}"' for c in table.columns)
-                cur.execute(
-                    f"DELETE FROM {name} AS t USING {view} AS s "
-                    "WHERE t.provider = s.provider AND t.id = s.id AND t.version <= s.version"
-                )
-                cur.execute(
-                    f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {view} AS s WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM {name} AS t WHERE t.provider = s.provider AND t.id = s.id)"
-                )
-                cur.unregister(view)
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
-
-    def _upsert_sql(self, batches: Mapping[str, list[dict[str, Any]]]) -> None:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        with self.engine.begin() as conn:
-            for name, rows in batches.items():
-                table = schema.OBJECT_TABLES[name]
-                values = [_to_python(table, row) for row in rows]
-                stmt = pg_insert(table)
-                update = {c.name: stmt.excluded[c.name] for c in table.columns if not c.primary_key}
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["provider", "id"], set_=update,
-                        where=table.c.version <= stmt.excluded.version,
-                    ),
-                    values,
-                )
+        return self._upsert_stream(iter([table_rows]))
 
     def apply_objects(self, provider: str, objects: Iterable[dict[str, Any]], version: int) -> dict[str, int]:
-        """Normalise provider objects seen as of `version` (epoch seconds) and upsert them."""
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for obj in objects:
-            for name, row in normalise(obj):
-                row["provider"] = provider
-                row["version"] = version
-                row["deleted"] = bool(obj.get("deleted"))
-                grouped.setdefault(name, []).append(row)
-        return self.upsert_rows(grouped)
+        """Normalise provider objects seen as of `version` (epoch seconds) and upsert them (one transaction)."""
+
+        def rows(chunk: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for obj in chunk:
+                deleted = bool(obj.get("deleted"))
+                for name, row in normalise(obj):
+                    row["provider"] = provider
+                    row["version"] = version
+                    row["deleted"] = deleted
+                    if name in grouped:
+                        grouped[name].append(row)
+                    else:
+                        grouped[name] = [row]
+            return grouped
+
+        return self._upsert_stream(map(rows, _chunks(objects, CHUNK_OBJECTS)))
 
     def apply_events(self, provider: str, events: Iterable[dict[str, Any]]) -> dict[str, int]:
         """Store events and apply each one's object snapshot, versioned by the event's `created`."""
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for event in sorted(events, key=lambda e: (e.get("created") or 0, e.get("id") or "")):
-            version = int(event.get("created") or 0)
-            deleted = is_delete_event(event)
-            for name, row in normalise(event):
-                row.update(provider=provider, version=version, deleted=False)
-                grouped.setdefault(name, []).append(row)
-            snapshot = (event.get("data") or {}).get("object")
-            for name, row in normalise(snapshot) if isinstance(snapshot, dict) else ():
-                row.update(provider=provider, version=version, deleted=deleted)
-                grouped.setdefault(name, []).append(row)
-        return self.upsert_rows(grouped)
+
+        def rows(chunk: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for event in chunk:
+                version = int(event.get("created") or 0)
+                deleted = is_delete_event(event)
+                for name, row in normalise(event):
+                    row.update(provider=provider, version=version, deleted=False)
+                    grouped.setdefault(name, []).append(row)
+                snapshot = (event.get("data") or {}).get("object")
+                for name, row in normalise(snapshot) if isinstance(snapshot, dict) else ():
+                    row.update(provider=provider, version=version, deleted=deleted)
+                    grouped.setdefault(name, []).append(row)
+            return grouped
+
+        ordered = sorted(events, key=lambda e: (e.get("created") or 0, e.get("id") or ""))
+        return self._upsert_stream(map(rows, _chunks(ordered, CHUNK_OBJECTS)))
+
+    def _upsert_stream(self, batches: Iterator[Mapping[str, Sequence[dict[str, Any]]]]) -> dict[str, int]:
+        """Upsert every batch in one transaction. Batches are applied in order, so across batches too the
+        later of two equal versions wins and an older one never replaces a newer one."""
+        counts: dict[str, int] = {}
+        with self._write_lock:
+            if self.is_duckdb:
+                self._upsert_duckdb(batches, counts)
+            else:
+                with self.engine.begin() as conn:
+                    for batch in batches:
+                        deduped = {name: _latest_per_key(rows) for name, rows in batch.items() if rows}
+                        self._upsert_sql(conn, deduped)
+                        _add_counts(counts, deduped)
+            if counts:
+                self.generation += 1
+        return counts
+
+    def _upsert_duckdb(self, batches: Iterator[Mapping[str, Sequence[dict[str, Any]]]],
+                       counts: dict[str, int]) -> None:
+        """Pipelined: this thread normalises and builds Arrow for chunk k+1 while the writer thread has
+        DuckDB upsert chunk k, all in one transaction on the writer's own cursor."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="payops-store-writer")
+            self._write_cursor = self._new_cursor()
+        cur = self._write_cursor
+        pending: Future[None] | None = None
+        staged_bytes = 0
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            for batch in batches:
+                staged = {name: _to_arrow(schema.OBJECT_TABLES[name], _latest_per_key(rows))
+                          for name, rows in batch.items() if rows}
+                if pending is not None:
+                    pending.result()
+                pending = self._writer.submit(_write_staged, cur, staged) if staged else None
+                for name, table in staged.items():
+                    counts[name] = counts.get(name, 0) + table.num_rows
+                    staged_bytes += table.nbytes
+            if pending is not None:
+                pending.result()
+                pending = None
+            cur.execute("COMMIT")
+        except BaseException:
+            if pending is not None:
+                pending.exception()  # wait: the writer must be idle before the rollback
+            cur.execute("ROLLBACK")
+            raise
+        self._staged_bytes += staged_bytes
+        if self._staged_bytes >= CHECKPOINT_BYTES:
+            self._staged_bytes = 0
+            # Best effort: if it cannot run now, DuckDB checkpoints by itself later; the data is durable.
+            with contextlib.suppress(Exception):
+                cur.execute("CHECKPOINT")
+
+    def _upsert_sql(self, conn: Connection, batches: Mapping[str, list[dict[str, Any]]]) -> None:
+        """Portable path (PostgreSQL): INSERT ... ON CONFLICT DO UPDATE only when the new version is newer."""
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        for name, rows in batches.items():
+            table = schema.OBJECT_TABLES[name]
+            values = [_to_python(table, row) for row in rows]
+            stmt = pg_insert(table)
+            update = {c.name: stmt.excluded[c.name] for c in table.columns if not c.primary_key}
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["provider", "id"], set_=update,
+                    where=table.c.version <= stmt.excluded.version,
+                ),
+                values,
+            )
 
     # -- sync state and runs -----------------------------------------------------------------------
 
@@ -221,6 +342,7 @@ class Store:
         return dict(row._mapping) if row else {}
 
     def save_state(self, provider: str, resource: str, **fields: Any) -> None:
+        """Merge `fields` into the stored state of (provider, resource); fields not named are kept."""
         t = schema.sync_state
         with self._write_lock, self.engine.begin() as conn:
             current = conn.execute(select(t).where(t.c.provider == provider, t.c.resource == resource)).first()
@@ -234,8 +356,6 @@ class Store:
             conn.execute(delete(schema.sync_state).where(schema.sync_state.c.provider == provider))
 
     def start_run(self, provider: str, mode: str) -> str:
-        import os
-
         run_id = uuid.uuid4().hex
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(insert(schema.sync_runs).values(
@@ -273,19 +393,82 @@ class Store:
         )
 
 
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _add_counts(counts: dict[str, int], batches: Mapping[str, Sequence[Any]]) -> None:
+    for name, rows in batches.items():
+        counts[name] = counts.get(name, 0) + len(rows)
+
+
 def _latest_per_key(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest row of each (provider, id); on equal versions the later row wins."""
+    if len(set(map(itemgetter("id"), rows))) == len(rows):  # the common case: nothing to choose
+        return list(rows)
+    keys = list(map(itemgetter("provider", "id"), rows))
     latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["provider"], row["id"])
+    for key, row in zip(keys, rows, strict=True):
         seen = latest.get(key)
         if seen is None or row["version"] >= seen["version"]:
             latest[key] = row
     return list(latest.values())
 
 
+_MERGE_SQL: dict[str, str] = {}
+
+
+def _duckdb_merge_sql(table: SATable) -> str:
+    """One MERGE per table: replace a stored row only by a newer-or-equal version, insert unseen keys.
+
+    Measured on 300,000 charges against DELETE + INSERT (the first version) and UPDATE + INSERT:
+    DELETE + INSERT spent 1.7 s per 400,000 re-loaded rows maintaining the primary-key index at commit and
+    grew the file; MERGE joins the staged batch against the table once and leaves the index alone
+    (re-load 196,000 rows per CPU-second vs 164,000 for UPDATE + INSERT).
+    """
+    sql = _MERGE_SQL.get(table.name)
+    if sql is None:
+        cols = [f'"{c.name}"' for c in table.columns]
+        sets = ", ".join(f"{c} = s.{c}" for c in cols if c not in ('"provider"', '"id"'))
+        sql = _MERGE_SQL[table.name] = (
+            f"MERGE INTO {table.name} AS t USING staging_{table.name} AS s "
+            "ON (t.provider = s.provider AND t.id = s.id) "
+            f"WHEN MATCHED AND t.version <= s.version THEN UPDATE SET {sets} "
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(cols)}) VALUES ({', '.join('s.' + c for c in cols)})"
+        )
+    return sql
+
+
+def _write_staged(cur: Any, staged: Mapping[str, pa.Table]) -> None:
+    """Runs on the writer thread: DuckDB releases the GIL while it scans the Arrow batches."""
+    for name, arrow in staged.items():
+        view = f"staging_{name}"
+        cur.register(view, arrow)
+        try:
+            cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
+        finally:
+            cur.unregister(view)
+
+
+_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[pa.DataType, ...]]] = {}
+
+
 def _to_arrow(table: SATable, rows: Sequence[dict[str, Any]]) -> pa.Table:
-    arrays = [pa.array([row.get(c.name) for row in rows], type=_arrow_type(c)) for c in table.columns]
-    return pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
+    """Rows -> Arrow, column-wise: one C-level pass to tuples, a transpose, one pa.array per column."""
+    spec = _COLUMNS.get(table.name)
+    if spec is None:
+        spec = _COLUMNS[table.name] = (tuple(c.name for c in table.columns),
+                                       tuple(_arrow_type(c) for c in table.columns))
+    names, types = spec
+    try:
+        tuples = list(map(itemgetter(*names), rows))
+    except KeyError:  # a row without some column: that column is NULL
+        tuples = [tuple(map(row.get, names)) for row in rows]
+    columns = list(zip(*tuples, strict=True)) if tuples else [() for _ in names]
+    arrays = [pa.array(col, type=typ) for col, typ in zip(columns, types, strict=True)]
+    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 def _to_python(table: SATable, row: dict[str, Any]) -> dict[str, Any]:

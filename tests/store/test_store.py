@@ -1,0 +1,252 @@
+"""The store on real DuckDB files: versioned idempotent upserts, deletes, money, raw JSON, state, runs, locking."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+
+from sync import schema
+from sync import store as store_module
+from sync.errors import StoreLockedError
+from sync.store import Store
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "fixtures3.json"
+if not FIXTURES.exists():
+    FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
+RESOURCES = orjson.loads(FIXTURES.read_bytes())["resources"]
+
+
+def charge(id: str, amount: int = 1000, currency: str = "usd", status: str = "succeeded") -> dict[str, Any]:
+    obj = copy.deepcopy(RESOURCES["charge"])
+    obj.update(id=id, amount=amount, currency=currency, status=status)
+    return obj
+
+
+def event(id: str, type_: str, created: int, obj: dict[str, Any]) -> dict[str, Any]:
+    return {"id": id, "object": "event", "type": type_, "created": created, "livemode": False,
+            "api_version": "2026-10-28", "pending_webhooks": 0, "request": None, "data": {"object": obj}}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}")
+    yield s
+    s.close()
+
+
+def rows(store: Store, table: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in store.query(f"SELECT * FROM {table} ORDER BY provider, id").itertuples(index=False)]
+
+
+def test_upsert_twice_changes_nothing(store: Store) -> None:
+    objs = [charge("ch_1"), charge("ch_2", 2500, "jpy")]
+    assert store.apply_objects("stripe", objs, version=100) == {"payments": 2}
+    first = rows(store, "payments")
+    store.apply_objects("stripe", [charge("ch_1"), charge("ch_2", 2500, "jpy")], version=100)
+    assert rows(store, "payments") == first
+    assert store.query("SELECT COUNT(*) AS n FROM payments").n[0] == 2
+
+
+def test_older_event_never_replaces_newer_object(store: Store) -> None:
+    store.apply_objects("stripe", [charge("ch_1", 1000)], version=200)
+    store.apply_events("stripe", [event("evt_old", "charge.updated", 100, charge("ch_1", 999))])
+    got = store.query("SELECT amount, version FROM payments WHERE id = :id", {"id": "ch_1"})
+    assert (got.amount[0], got.version[0]) == (1000, 200)
+    # The event itself is still recorded.
+    assert store.query("SELECT COUNT(*) AS n FROM events WHERE id = 'evt_old'").n[0] == 1
+
+
+def test_older_listing_never_replaces_newer_event(store: Store) -> None:
+    store.apply_events("stripe", [event("evt_new", "charge.updated", 200, charge("ch_1", 1500))])
+    store.apply_objects("stripe", [charge("ch_1", 1000)], version=100)
+    got = store.query("SELECT amount, version FROM payments WHERE id = 'ch_1'")
+    assert (got.amount[0], got.version[0]) == (1500, 200)
+    # A newer listing does replace it.
+    store.apply_objects("stripe", [charge("ch_1", 1700)], version=300)
+    assert store.query("SELECT amount FROM payments WHERE id = 'ch_1'").amount[0] == 1700
+
+
+def test_newest_in_a_batch_wins(store: Store) -> None:
+    # Events arrive out of order in one call: the one created last wins whatever the input order.
+    store.apply_events("stripe", [
+        event("evt_3", "charge.updated", 300, charge("ch_1", 3000)),
+        event("evt_1", "charge.updated", 100, charge("ch_1", 1000)),
+        event("evt_2", "charge.updated", 200, charge("ch_1", 2000)),
+    ])
+    assert store.query("SELECT amount, version FROM payments").values.tolist() == [[3000, 300]]
+    # Same version twice in one call: the later one wins.
+    store.apply_objects("stripe", [charge("ch_2", 1), charge("ch_2", 2)], version=400)
+    assert store.query("SELECT amount FROM payments WHERE id = 'ch_2'").amount[0] == 2
+
+
+def test_newest_wins_across_pipeline_chunks(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One call larger than a chunk is still one transaction with the same rules."""
+    monkeypatch.setattr(store_module, "CHUNK_OBJECTS", 2)
+    objs = [charge("ch_a", 1), charge("ch_b", 1), charge("ch_a", 2), charge("ch_c", 1), charge("ch_a", 3)]
+    assert store.apply_objects("stripe", objs, version=10)["payments"] == 5  # rows offered, chunk by chunk
+    assert store.query("SELECT id, amount FROM payments ORDER BY id").values.tolist() == [
+        ["ch_a", 3], ["ch_b", 1], ["ch_c", 1]]
+    events = [event(f"evt_{i}", "charge.updated", created, charge("ch_a", created))
+              for i, created in enumerate([50, 40, 60, 20, 30])]
+    store.apply_events("stripe", events)
+    assert store.query("SELECT amount, version FROM payments WHERE id = 'ch_a'").values.tolist() == [[60, 60]]
+
+
+def test_a_failed_call_writes_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "CHUNK_OBJECTS", 1)
+    bad = charge("ch_bad")
+    bad["amount"] = "not a number"  # Arrow refuses it in the second chunk, after the first was written
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow's own error type; what matters is the rollback
+        store.apply_objects("stripe", [charge("ch_ok"), bad], version=1)
+    assert store.query("SELECT COUNT(*) AS n FROM payments").n[0] == 0
+    assert store.apply_objects("stripe", [charge("ch_ok")], version=1) == {"payments": 1}
+
+
+def test_delete_events_mark_deleted_but_subscription_cancel_does_not(store: Store) -> None:
+    customer = dict(RESOURCES["customer"], id="cus_1")
+    subscription = dict(RESOURCES["subscription"], id="sub_1", status="canceled")
+    subscription["items"] = {"object": "list", "data": []}
+    store.apply_objects("stripe", [customer, dict(subscription, status="active")], version=100)
+    store.apply_events("stripe", [
+        event("evt_c", "customer.deleted", 200, customer),
+        event("evt_s", "customer.subscription.deleted", 200, subscription),
+    ])
+    assert store.query("SELECT deleted FROM customers WHERE id = 'cus_1'").deleted[0]
+    sub = store.query("SELECT deleted, status FROM subscriptions WHERE id = 'sub_1'")
+    assert (bool(sub.deleted[0]), sub.status[0]) == (False, "canceled")
+    # An older snapshot of the deleted customer does not bring it back.
+    store.apply_objects("stripe", [customer], version=150)
+    assert store.query("SELECT deleted FROM customers WHERE id = 'cus_1'").deleted[0]
+
+
+def test_money_is_integer_minor_units_with_currency(store: Store) -> None:
+    store.apply_objects("stripe", [charge("ch_usd", 1999, "usd"), charge("ch_jpy", 1999, "jpy")], version=1)
+    types = dict(store.query(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'payments'"
+    ).values.tolist())
+    assert types["amount"] == "BIGINT" and types["amount_refunded"] == "BIGINT"
+    got = store.query("SELECT id, amount, currency FROM payments ORDER BY id").values.tolist()
+    # JPY has no minor unit: 1999 means ¥1,999, stored as given; USD 1999 means $19.99.
+    assert got == [["ch_jpy", 1999, "JPY"], ["ch_usd", 1999, "USD"]]
+
+
+def test_raw_json_round_trips(store: Store) -> None:
+    obj = charge("ch_raw")
+    obj["metadata"] = {"note": "naïve \"quoted\" ✓", "n": "1"}
+    store.apply_objects("stripe", [obj], version=1)
+    raw = store.query("SELECT raw FROM payments WHERE id = 'ch_raw'").raw[0]
+    assert orjson.loads(raw) == obj
+    assert store.query("SELECT CAST(raw AS JSON)->'metadata'->>'note' AS v FROM payments").v[0] == obj[
+        "metadata"]["note"]
+
+
+def test_raw_is_zstd_compressed_in_duckdb(store: Store) -> None:
+    ddl = store.query("SELECT sql FROM duckdb_tables() WHERE table_name = 'payments'").sql[0]
+    assert "raw VARCHAR USING COMPRESSION ZSTD" in ddl.replace('"', "")
+
+
+def test_sync_state_save_get_merge(store: Store) -> None:
+    assert store.get_state("stripe", "charges") == {}
+    store.save_state("stripe", "charges", backfill_from=100, backfill_through=200)
+    store.save_state("stripe", "charges", backfill_through=300, last_rows=7)
+    state = store.get_state("stripe", "charges")
+    assert (state["backfill_from"], state["backfill_through"], state["last_rows"]) == (100, 300, 7)
+    store.save_state("stripe", "refunds", backfill_from=1)
+    store.reset_state("stripe")
+    assert store.get_state("stripe", "charges") == {} and store.get_state("stripe", "refunds") == {}
+
+
+def test_runs_recorded_and_table_counts(store: Store) -> None:
+    run_id = store.start_run("stripe", "full")
+    store.apply_objects("stripe", [charge("ch_1"), charge("ch_2")], version=1)
+    store.apply_objects("stripe", [dict(RESOURCES["customer"], id="cus_1")], version=1)
+    store.finish_run(run_id, "succeeded", {"charges": 2, "customers": 1})
+    run = store.query("SELECT * FROM sync_runs WHERE run_id = :r", {"r": run_id}).iloc[0]
+    assert (run.status, run["rows"], orjson.loads(run.counts)) == ("succeeded", 3, {"charges": 2, "customers": 1})
+    assert run.finished_at >= run.started_at
+    counts = store.table_counts()
+    assert counts[["table_name", "row_count"]].values.tolist() == [["customers", 1], ["payments", 2]]
+    assert counts.last_sync.notna().all()
+    assert not store.is_empty()
+
+
+def test_generation_bumps_on_writes_only(store: Store) -> None:
+    before = store.generation
+    store.apply_objects("stripe", [], version=1)
+    assert store.generation == before
+    store.apply_objects("stripe", [charge("ch_1")], version=1)
+    assert store.generation == before + 1
+
+
+def test_query_binds_parameters(store: Store) -> None:
+    store.apply_objects("stripe", [dict(RESOURCES["customer"], id="cus_1", name="O'Brien")], version=1)
+    hostile = "x' OR '1'='1"
+    assert store.query("SELECT COUNT(*) AS n FROM customers WHERE name = :v", {"v": hostile}).n[0] == 0
+    assert store.query("SELECT id FROM customers WHERE name = :v", {"v": "O'Brien"}).id.tolist() == ["cus_1"]
+
+
+def test_engine_begin_is_one_transaction(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.begin() as conn:
+        conn.execute(text("INSERT INTO sync_state (provider, resource) VALUES ('stripe', 'x')"))
+        raise RuntimeError("abort")
+    assert store.get_state("stripe", "x") == {}
+
+
+def test_two_stores_in_one_process_share_the_file(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    a, b = Store(url), Store(url)
+    a.apply_objects("stripe", [charge("ch_1")], version=1)
+    assert b.query("SELECT COUNT(*) AS n FROM payments").n[0] == 1
+    a.close()
+    assert b.query("SELECT COUNT(*) AS n FROM payments").n[0] == 1
+    b.close()
+
+
+def test_a_second_process_gets_store_locked_error(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'locked.duckdb'}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from sync.store import Store; s = Store(sys.argv[1]); print('ready', flush=True); "
+         "sys.stdin.read()", url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreLockedError) as info:
+            Store(url)
+        message = str(info.value)
+        assert f"process {holder.pid}" in message
+        assert "sync through it" in message and "\n" not in message
+    finally:
+        holder.communicate("", timeout=30)
+    Store(url).close()  # free again once the holder is gone
+
+
+def test_postgresql_upsert_only_replaces_with_newer_versions() -> None:
+    """No PostgreSQL server here: check the statement the portable branch sends, compiled for PostgreSQL."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    captured: list[Any] = []
+
+    class Conn:
+        def execute(self, stmt: Any, values: Any) -> None:
+            captured.append((stmt, values))
+
+    store = Store.__new__(Store)
+    store._upsert_sql(Conn(), {"payments": [{"provider": "stripe", "id": "ch_1", "version": 5, "created": 0,
+                                             "amount": 100, "currency": "USD", "deleted": False}]})
+    stmt, values = captured[0]
+    sql = str(stmt.compile(dialect=postgresql.dialect()))
+    assert "ON CONFLICT (provider, id) DO UPDATE SET" in sql
+    assert "WHERE payments.version <= excluded.version" in sql
+    assert values[0]["created"].year == 1970 and values[0]["raw"] is None
+    assert isinstance(pg_insert(schema.payments), type(stmt))
