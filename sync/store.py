@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 
-from sync import schema
+from sync import action_schema, schema, webhook_schema  # noqa: F401  (they register their tables on metadata)
 from sync.errors import StoreError, StoreLockedError
 from sync.normalise import is_delete_event, normalise
 
@@ -245,6 +245,8 @@ class Store:
     def apply_events(self, provider: str, events: Iterable[dict[str, Any]]) -> dict[str, int]:
         """Store events and apply each one's object snapshot, versioned by the event's `created`."""
 
+        stubs: list[tuple[str, str, int]] = []
+
         def rows(chunk: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             grouped: dict[str, list[dict[str, Any]]] = {}
             for event in chunk:
@@ -254,13 +256,42 @@ class Store:
                     row.update(provider=provider, version=version, deleted=False)
                     grouped.setdefault(name, []).append(row)
                 snapshot = (event.get("data") or {}).get("object")
+                if deleted and isinstance(snapshot, dict) and set(snapshot) <= _STUB_KEYS:
+                    # A bare {id, object, deleted} stub must not blank the stored row: only mark it deleted.
+                    table = normalise({**snapshot, "deleted": False})
+                    if table:
+                        stubs.append((table[0][0], snapshot["id"], version))
+                    continue
                 for name, row in normalise(snapshot) if isinstance(snapshot, dict) else ():
                     row.update(provider=provider, version=version, deleted=deleted)
                     grouped.setdefault(name, []).append(row)
             return grouped
 
         ordered = sorted(events, key=lambda e: (e.get("created") or 0, e.get("id") or ""))
-        return self._upsert_stream(map(rows, _chunks(ordered, CHUNK_OBJECTS)))
+        counts = self._upsert_stream(map(rows, _chunks(ordered, CHUNK_OBJECTS)))
+        if stubs:
+            self._mark_deleted(provider, stubs)
+        return counts
+
+    def _mark_deleted(self, provider: str, stubs: Sequence[tuple[str, str, int]]) -> None:
+        """Mark stored rows deleted as of each stub's version; a row never seen is kept as a deleted stub."""
+        missing: dict[str, list[dict[str, Any]]] = {}
+        with self._write_lock, self.engine.begin() as conn:
+            for name, object_id, version in stubs:
+                table = schema.OBJECT_TABLES[name]
+                result = conn.execute(
+                    table.update()
+                    .where(table.c.provider == provider, table.c.id == object_id, table.c.version <= version)
+                    .values(deleted=True, version=version)
+                )
+                exists = conn.execute(
+                    select(table.c.id).where(table.c.provider == provider, table.c.id == object_id)).first()
+                if not result.rowcount and exists is None:
+                    missing.setdefault(name, []).append(
+                        {"provider": provider, "id": object_id, "version": version, "deleted": True})
+            self.generation += 1
+        if missing:
+            self.upsert_rows(missing)
 
     def _upsert_stream(self, batches: Iterator[Mapping[str, Sequence[dict[str, Any]]]]) -> dict[str, int]:
         """Upsert every batch in one transaction. Batches are applied in order, so across batches too the
@@ -350,10 +381,12 @@ class Store:
             merged.update(fields)
             conn.execute(delete(t).where(t.c.provider == provider, t.c.resource == resource))
             conn.execute(insert(t).values(**merged))
+            self.generation += 1
 
     def reset_state(self, provider: str) -> None:
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(delete(schema.sync_state).where(schema.sync_state.c.provider == provider))
+            self.generation += 1
 
     def start_run(self, provider: str, mode: str) -> str:
         run_id = uuid.uuid4().hex
@@ -362,6 +395,7 @@ class Store:
                 run_id=run_id, provider=provider, mode=mode, started_at=utcnow(), status="running",
                 rows=0, pid=os.getpid(),
             ))
+            self.generation += 1
         return run_id
 
     def finish_run(self, run_id: str, status: str, counts: Mapping[str, int], error: str | None = None) -> None:
@@ -371,6 +405,7 @@ class Store:
                 finished_at=utcnow(), status=status, rows=sum(counts.values()),
                 counts=orjson.dumps(dict(counts)).decode(), error=error,
             ))
+            self.generation += 1
 
     def is_empty(self) -> bool:
         """True when no provider object of any kind is stored yet."""
@@ -418,6 +453,7 @@ def _latest_per_key(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _MERGE_SQL: dict[str, str] = {}
+_STUB_KEYS = frozenset({"id", "object", "deleted"})
 
 
 def _duckdb_merge_sql(table: SATable) -> str:

@@ -250,3 +250,24 @@ def test_postgresql_upsert_only_replaces_with_newer_versions() -> None:
     assert "WHERE payments.version <= excluded.version" in sql
     assert values[0]["created"].year == 1970 and values[0]["raw"] is None
     assert isinstance(pg_insert(schema.payments), type(stmt))
+
+
+def test_a_stub_delete_event_marks_deleted_without_blanking_the_row(store: Store) -> None:
+    """localstripe sends `customer.deleted` with only {id, object, deleted}: the stored email must survive."""
+    store.apply_objects("stripe", [{"id": "cus_1", "object": "customer", "email": "a@example.com", "created": 5}],
+                        version=10)
+    stub = {"id": "cus_1", "object": "customer", "deleted": True}
+    never_seen = {"id": "cus_2", "object": "customer", "deleted": True}
+    store.apply_events("stripe", [event("evt_1", "customer.deleted", 20, stub),
+                                  event("evt_2", "customer.deleted", 20, never_seen)])
+    found = store.query("SELECT id, coalesce(email, '-') AS email, deleted, version FROM customers ORDER BY id")
+    assert found.to_dict("records") == [
+        {"id": "cus_1", "email": "a@example.com", "deleted": True, "version": 20},
+        {"id": "cus_2", "email": "-", "deleted": True, "version": 20},
+    ]
+    # An older stub never wins over a newer snapshot.
+    store.apply_objects("stripe", [{"id": "cus_1", "object": "customer", "email": "b@example.com", "created": 5}],
+                        version=30)
+    store.apply_events("stripe", [event("evt_3", "customer.deleted", 25, stub)])
+    assert store.query("SELECT email, deleted FROM customers WHERE id = 'cus_1'").to_dict("records") == [
+        {"email": "b@example.com", "deleted": False}]
