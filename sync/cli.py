@@ -106,15 +106,7 @@ def _open_store(settings: Settings) -> Any:
 def _load_demo(store: Any, *, seed: int, scale: int | None, progress: Callable[[str, int, bool], None] | None) -> dict:
     from sync.demo import load_demo
 
-    # Recorded as a run (as the server's scheduler does), so pages show when the demo data landed.
-    run_id = store.start_run("stripe", "demo")
-    try:
-        counts = load_demo(store, seed=seed, scale=scale, progress=progress)
-    except PayOpsError as exc:
-        store.finish_run(run_id, "failed", {}, str(exc))
-        raise
-    store.finish_run(run_id, "succeeded", counts)
-    return counts
+    return load_demo(store, seed=seed, scale=scale, progress=progress)
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:

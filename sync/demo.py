@@ -1158,4 +1158,12 @@ def load_demo(store: Store, *, seed: int = 7, scale: int | None = None, now: dt.
         raise ConfigError(f"The demo scale must be a positive number of charges, not {scale}.")
     n_charges = DEFAULT_CHARGES if scale is None else scale
     n_customers = DEFAULT_CUSTOMERS if scale is None else max(40, scale * DEFAULT_CUSTOMERS // DEFAULT_CHARGES)
-    return _Demo(store, seed, n_charges, n_customers, _midnight_utc(now), progress).run()
+    # Recorded as a run like any sync, so freshness and the runs table show when the demo data landed.
+    run_id = store.start_run("stripe", "demo")
+    try:
+        counts = _Demo(store, seed, n_charges, n_customers, _midnight_utc(now), progress).run()
+    except Exception as exc:
+        store.finish_run(run_id, "failed", {}, f"{type(exc).__name__}: {exc}")
+        raise
+    store.finish_run(run_id, "succeeded", counts)
+    return counts
