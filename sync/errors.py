@@ -55,11 +55,18 @@ def mask_secret(value: str | None) -> str:
     return f"{prefix}…{value[-4:]}" if len(value) > 8 else "…"
 
 
-def classify_provider_error(exc: BaseException, *, provider: str = "stripe", target: str = "") -> PayOpsError:
+def classify_provider_error(exc: BaseException, *, provider: str = "stripe", target: str = "",
+                            for_action: bool = False) -> PayOpsError:
     """Turn any provider SDK exception into one of ours, with a message that says what to do.
 
     This is the only place that knows provider exception types; everything above catches PayOpsError.
+    `for_action`: the error ended a guarded write, so the message speaks of the action, not of a sync run.
     """
+    classified = _classify(exc, provider=provider, target=target)
+    return _for_action(classified) if for_action else classified
+
+
+def _classify(exc: BaseException, *, provider: str, target: str) -> PayOpsError:
     if isinstance(exc, PayOpsError):
         return exc
     import stripe  # local import keeps this module importable without the SDK loaded first
@@ -109,3 +116,43 @@ def classify_provider_error(exc: BaseException, *, provider: str = "stripe", tar
             f"Could not reach {provider.title()}{where}: {exc}. Check the network, then run again."
         )
     return PayOpsError(f"Unexpected error from {provider.title()}{where}: {type(exc).__name__}: {exc}")
+
+
+def _for_action(exc: PayOpsError) -> PayOpsError:
+    """The plain message an operator acts on after a guarded write failed (refund, retry, dispute answer)."""
+    if isinstance(exc, ProviderRateLimitedError):
+        return ProviderRateLimitedError("Stripe is rate-limiting requests right now. Wait a minute and try again: "
+                                        "the same action reuses its idempotency key, so nothing is done twice.")
+    if isinstance(exc, ProviderUnavailableError):
+        return ProviderUnavailableError("Stripe could not be reached or answered with a server error, so the "
+                                        "outcome is unknown. PayOps checks with Stripe before trying again; "
+                                        "retry in a moment.")
+    if isinstance(exc, ProviderAuthError):
+        return ProviderAuthError("Stripe rejected the API key for this action. Check STRIPE_WRITE_KEY (or "
+                                 "STRIPE_SECRET_KEY) and that it may write refunds, invoices and disputes.")
+    if not isinstance(exc, ProviderRequestError):
+        return exc
+    code, decline = exc.code or "", exc.decline_code
+    text = str(exc).lower()
+    message = None
+    if code == "charge_already_refunded" or "already been refunded" in text:
+        message = "This payment is already fully refunded; nothing was refunded."
+    elif code == "amount_too_large" or "greater than unrefunded" in text or "greater than" in text:
+        message = "The refund amount is more than what is left to refund on this payment; lower it."
+    elif code == "charge_disputed" or "charged back" in text:
+        message = "This payment is disputed (charged back), so Stripe will not refund it: answer the dispute instead."
+    elif "already paid" in text or code == "invoice_payment_intent_requires_action":
+        message = "This invoice is already paid (or needs the customer to act); it was not charged again."
+    elif code == "idempotency_error":
+        message = ("Stripe already has a request under this action's key with different parameters; the earlier "
+                   "request stands. Start a new action instead.")
+    elif decline or code == "card_declined":
+        message = f"The card was declined ({decline or 'no reason given'}): {_tail(str(exc))}"
+    if message is None:
+        return exc
+    return ProviderRequestError(message, code=exc.code, decline_code=decline, request_id=exc.request_id)
+
+
+def _tail(message: str) -> str:
+    # The SDK prefixes "Request req_...: "; the operator needs the sentence after it.
+    return message.split(": ", 1)[-1] if message.startswith("Request req_") else message

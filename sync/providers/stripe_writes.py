@@ -14,11 +14,6 @@ import stripe
 
 from sync.errors import (
     ConfigError,
-    PayOpsError,
-    ProviderAuthError,
-    ProviderRateLimitedError,
-    ProviderRequestError,
-    ProviderUnavailableError,
     classify_provider_error,
 )
 from sync.settings import Settings
@@ -61,53 +56,12 @@ def client_key_mode(client: stripe.StripeClient) -> str:
     return key_mode(getattr(requestor, "api_key", None))
 
 
-def refine(exc: PayOpsError) -> PayOpsError:
-    """Sharpen a classified error into the plain messages an operator acts on (see the report for sync/errors.py)."""
-    if isinstance(exc, ProviderRateLimitedError):
-        return ProviderRateLimitedError("Stripe is rate-limiting requests right now. Wait a minute and try again: "
-                                        "the same action reuses its idempotency key, so nothing is done twice.")
-    if isinstance(exc, ProviderUnavailableError):
-        return ProviderUnavailableError("Stripe could not be reached or answered with a server error, so the "
-                                        "outcome is unknown. PayOps checks with Stripe before trying again; "
-                                        "retry in a moment.")
-    if isinstance(exc, ProviderAuthError):
-        return ProviderAuthError("Stripe rejected the API key for this action. Check STRIPE_WRITE_KEY (or "
-                                 "STRIPE_SECRET_KEY) and that it may write refunds, invoices and disputes.")
-    if not isinstance(exc, ProviderRequestError):
-        return exc
-    code, decline = exc.code or "", exc.decline_code
-    text = str(exc).lower()
-    message = None
-    if code == "charge_already_refunded" or "already been refunded" in text:
-        message = "This payment is already fully refunded; nothing was refunded."
-    elif code == "amount_too_large" or "greater than unrefunded" in text or "greater than" in text:
-        message = "The refund amount is more than what is left to refund on this payment; lower it."
-    elif code == "charge_disputed" or "charged back" in text:
-        message = "This payment is disputed (charged back), so Stripe will not refund it: answer the dispute instead."
-    elif "already paid" in text or code == "invoice_payment_intent_requires_action":
-        message = "This invoice is already paid (or needs the customer to act); it was not charged again."
-    elif code == "idempotency_error":
-        message = ("Stripe already has a request under this action's key with different parameters; the earlier "
-                   "request stands. Start a new action instead.")
-    elif decline or code == "card_declined":
-        message = f"The card was declined ({decline or 'no reason given'}): {_tail(str(exc))}"
-    if message is None:
-        return exc
-    return ProviderRequestError(message, code=exc.code, decline_code=decline, request_id=exc.request_id)
-
-
-def _tail(message: str) -> str:
-    # The SDK prefixes "Request req_...: "; the operator needs the sentence after it.
-    return message.split(": ", 1)[-1] if message.startswith("Request req_") else message
-
-
 def provider_call(fn: Callable[[], Any], *, target: str = "") -> Any:
     """Run one SDK call; any exception leaves classified and refined (never a raw SDK error)."""
     try:
         return fn()
     except Exception as exc:  # the SDK raises many types; classify_provider_error knows them all
-        classified = classify_provider_error(exc, provider="stripe", target=target)
-        raise refine(classified) from exc
+        raise classify_provider_error(exc, provider="stripe", target=target, for_action=True) from exc
 
 
 def _answer(obj: Any) -> Answer:
