@@ -45,7 +45,14 @@ def search_payments(store: Store, filters: Filters, text: str = "", amount_minor
     if kind != "id":
         where.append("p.created >= :start AND p.created < :end")
     if kind == "id":
-        where.append("(p.id = :q OR p.payment_intent_id = :q OR p.customer_id = :q OR p.invoice_id = :q)")
+        # One equality per column, each pushed into its own scan, instead of an OR that reads every column of
+        # every row; the outer scan then only matches (provider, id).
+        where.append(
+            "(p.provider, p.id) IN (SELECT provider, id FROM payments WHERE id = :q "
+            "UNION SELECT provider, id FROM payments WHERE payment_intent_id = :q "
+            "UNION SELECT provider, id FROM payments WHERE customer_id = :q "
+            "UNION SELECT provider, id FROM payments WHERE invoice_id = :q)"
+        )
     elif kind == "email":
         where.append("(LOWER(p.email) LIKE '%' || LOWER(:q) || '%' OR LOWER(c.email) LIKE '%' || LOWER(:q) || '%')")
     elif kind == "last4":
@@ -79,9 +86,14 @@ def payment(store: Store, payment_id: str, provider: str | None = None) -> pd.Da
                p.outcome_type, p.outcome_reason, p.network_status, p.advice_code, p.risk_level,
                p.payment_intent_id, p.invoice_id, p.balance_transaction_id, p.payment_method_type,
                p.card_country, p.card_exp_month, p.card_exp_year
-        FROM payments AS p
+        FROM (
+            -- Two single-column equalities (each pushed into its scan) rather than one OR over both columns.
+            SELECT * FROM payments WHERE id = :id
+            UNION ALL
+            SELECT * FROM payments WHERE payment_intent_id = :id AND id <> :id
+        ) AS p
         LEFT JOIN customers AS c ON c.provider = p.provider AND c.id = p.customer_id
-        WHERE (p.id = :id OR p.payment_intent_id = :id) AND (:provider IS NULL OR p.provider = :provider)
+        WHERE (:provider IS NULL OR p.provider = :provider)
         ORDER BY p.created DESC
         LIMIT 1
         """,
@@ -138,20 +150,28 @@ def payment_customer(store: Store, provider: str, customer_id: str) -> pd.DataFr
 
 def payment_timeline(store: Store, provider: str, payment_id: str) -> pd.DataFrame:
     """Events about the payment, its PaymentIntent, refunds, disputes and invoice, oldest first."""
-    return store.query(
+    related = store.query(
         """
-        WITH related AS (
-            SELECT id AS object_id FROM payments WHERE provider = :provider AND id = :id
-            UNION SELECT payment_intent_id FROM payments WHERE provider = :provider AND id = :id
-            UNION SELECT invoice_id FROM payments WHERE provider = :provider AND id = :id
-            UNION SELECT id FROM refunds WHERE provider = :provider AND charge_id = :id
-            UNION SELECT id FROM disputes WHERE provider = :provider AND charge_id = :id
-            UNION SELECT id FROM invoices WHERE provider = :provider AND charge_id = :id
-        )
-        SELECT e.created, e.type, e.object_type, e.object_id, e.id AS event_id, e.pending_webhooks, e.request_id
-        FROM events AS e JOIN related AS r ON r.object_id = e.object_id
-        WHERE e.provider = :provider
-        ORDER BY e.created, e.id
+        WITH p AS (SELECT id, payment_intent_id, invoice_id FROM payments WHERE provider = :provider AND id = :id)
+        SELECT id AS object_id FROM p
+        UNION SELECT payment_intent_id FROM p
+        UNION SELECT invoice_id FROM p
+        UNION SELECT id FROM refunds WHERE provider = :provider AND charge_id = :id
+        UNION SELECT id FROM disputes WHERE provider = :provider AND charge_id = :id
+        UNION SELECT id FROM invoices WHERE provider = :provider AND charge_id = :id
         """,
         {"provider": provider, "id": payment_id},
+    )
+    ids = sorted(str(i) for i in related["object_id"].dropna()) or [None]  # IN (NULL): no rows, right columns
+    # A list of bound parameters, so the events scan gets a constant IN filter it can push down (a join to the
+    # related ids would probe every event).
+    names = {f"o{n}": value for n, value in enumerate(ids)}
+    return store.query(
+        f"""
+        SELECT e.created, e.type, e.object_type, e.object_id, e.id AS event_id, e.pending_webhooks, e.request_id
+        FROM events AS e
+        WHERE e.provider = :provider AND e.object_id IN ({", ".join(":" + n for n in names)})
+        ORDER BY e.created, e.id
+        """,
+        {"provider": provider, **names},
     )

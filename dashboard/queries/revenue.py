@@ -7,6 +7,7 @@ import datetime as dt
 
 import pandas as pd
 
+from sync.derived import ensure_revenue_bts
 from sync.errors import PayOpsError
 from sync.store import Store
 
@@ -16,47 +17,53 @@ AMOUNTS = ("gross", "refunds", "dispute_losses", "fees", "net")
 # Each source lands in the same columns so one GROUP BY merges them. Gross volume: captured amounts of
 # succeeded payments, by payment date, in the charge's currency. Refunds: succeeded or pending refunds, by
 # refund date. Dispute losses: lost disputes' amounts, by dispute opening date. Fees and net: the balance
-# transactions of those payments, refunds and disputes, by their own date, in the SETTLEMENT currency (a
-# balance transaction's currency), which may differ from the charge's.
-_SQL = """
+# transactions of those payments, refunds and disputes (`revenue_bts`, derived in sync/derived.py: linking them
+# by id at query time costs seconds at millions of rows), by their own date, in the SETTLEMENT currency (a
+# balance transaction's currency), which may differ from the charge's. {bucket_*} is the grouping key of a row
+# dated `created` (a date_trunc for periods, or which window it falls in).
+_SRC = """
 WITH src AS (
-    SELECT date_trunc(:grain, p.created) AS period, p.currency,
+    SELECT {bucket_p} AS bucket, p.currency,
            COALESCE(p.amount_captured, p.amount) AS gross, 0 AS refunds, 0 AS dispute_losses, 0 AS fees, 0 AS net,
            1 AS payments
     FROM payments AS p
     WHERE p.status = 'succeeded' AND p.created >= :start AND p.created < :end
       AND (:currency IS NULL OR p.currency = :currency) AND (:provider IS NULL OR p.provider = :provider)
     UNION ALL
-    SELECT date_trunc(:grain, r.created), r.currency, 0, r.amount, 0, 0, 0, 0
+    SELECT {bucket_r}, r.currency, 0, r.amount, 0, 0, 0, 0
     FROM refunds AS r
     WHERE r.status IN ('succeeded', 'pending') AND r.created >= :start AND r.created < :end
       AND (:currency IS NULL OR r.currency = :currency) AND (:provider IS NULL OR r.provider = :provider)
     UNION ALL
-    SELECT date_trunc(:grain, d.created), d.currency, 0, 0, d.amount, 0, 0, 0
+    SELECT {bucket_d}, d.currency, 0, 0, d.amount, 0, 0, 0
     FROM disputes AS d
     WHERE d.status = 'lost' AND d.created >= :start AND d.created < :end
       AND (:currency IS NULL OR d.currency = :currency) AND (:provider IS NULL OR d.provider = :provider)
     UNION ALL
-    SELECT date_trunc(:grain, b.created), b.currency, 0, 0, 0, b.fee, b.net, 0
-    FROM balance_transactions AS b
+    SELECT {bucket_b}, b.currency, 0, 0, 0, b.fee, b.net, 0
+    FROM revenue_bts AS b
     WHERE b.created >= :start AND b.created < :end
       AND (:currency IS NULL OR b.currency = :currency) AND (:provider IS NULL OR b.provider = :provider)
-      AND (
-        EXISTS (SELECT 1 FROM payments AS p WHERE p.provider = b.provider AND p.balance_transaction_id = b.id)
-        OR EXISTS (SELECT 1 FROM refunds AS r WHERE r.provider = b.provider AND r.balance_transaction_id = b.id)
-        OR EXISTS (SELECT 1 FROM payments AS p WHERE p.provider = b.provider AND p.id = b.source_id)
-        OR EXISTS (SELECT 1 FROM refunds AS r WHERE r.provider = b.provider AND r.id = b.source_id)
-        OR EXISTS (SELECT 1 FROM disputes AS d WHERE d.provider = b.provider AND d.id = b.source_id)
-      )
 )
-SELECT period, currency,
+SELECT bucket AS {bucket_name}, currency,
        CAST(SUM(gross) AS BIGINT) AS gross, CAST(SUM(refunds) AS BIGINT) AS refunds,
        CAST(SUM(dispute_losses) AS BIGINT) AS dispute_losses, CAST(SUM(fees) AS BIGINT) AS fees,
        CAST(SUM(net) AS BIGINT) AS net, CAST(SUM(payments) AS BIGINT) AS payments
 FROM src
-GROUP BY period, currency
-ORDER BY period, currency
+GROUP BY bucket, currency
+ORDER BY bucket, currency
 """
+
+
+def _src_sql(bucket: str, name: str) -> str:
+    return (_SRC.replace("{bucket_name}", name)
+            .replace("{bucket_p}", bucket.format(t="p")).replace("{bucket_r}", bucket.format(t="r"))
+            .replace("{bucket_d}", bucket.format(t="d")).replace("{bucket_b}", bucket.format(t="b")))
+
+
+_SQL = _src_sql("date_trunc(:grain, {t}.created)", "period")
+# Totals over [start - span, end) in one pass: bucket 1 is [start, end), bucket 0 the window before it.
+_TOTALS_SQL = _src_sql("CAST({t}.created >= :mid AS INTEGER)", "current")
 
 
 def _check_grain(grain: str) -> str:
@@ -69,6 +76,7 @@ def revenue_by_period(store: Store, start: dt.datetime, end: dt.datetime, curren
                       provider: str | None = None, grain: str = "day") -> pd.DataFrame:
     """One row per period and currency: gross, refunds, dispute_losses, fees, net (minor units), payments."""
     params = {"start": start, "end": end, "currency": currency, "provider": provider, "grain": _check_grain(grain)}
+    ensure_revenue_bts(store)
     df = store.query(_SQL, params)
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype="object" if c in ("period", "currency") else "int64")
@@ -82,10 +90,10 @@ def revenue_totals(store: Store, start: dt.datetime, end: dt.datetime, currency:
     """Per currency: each amount over [start, end), the same over the previous window of equal length, and the
     change in percent (None when the previous figure is 0)."""
     span = end - start
-    now = store.query(_SQL, {"start": start, "end": end, "currency": currency, "provider": provider,
-                             "grain": "month"})
-    before = store.query(_SQL, {"start": start - span, "end": start, "currency": currency, "provider": provider,
-                                "grain": "month"})
+    ensure_revenue_bts(store)
+    both = store.query(_TOTALS_SQL, {"start": start - span, "mid": start, "end": end, "currency": currency,
+                                     "provider": provider})
+    now, before = both[both["current"] == 1], both[both["current"] == 0]
     cols = [*AMOUNTS, "payments"]
     cur = now.groupby("currency")[cols].sum() if not now.empty else pd.DataFrame(columns=cols)
     prev = before.groupby("currency")[cols].sum() if not before.empty else pd.DataFrame(columns=cols)

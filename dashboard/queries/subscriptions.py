@@ -36,12 +36,21 @@ WITH unpaid AS (
 ),
 last_fail AS (
     SELECT * FROM (
-        SELECT u.provider, u.id AS invoice_id, p.id AS payment_id, p.created AS failed_at,
-               COALESCE(p.decline_code, p.failure_code) AS decline_code, p.advice_code,
-               ROW_NUMBER() OVER (PARTITION BY u.provider, u.id ORDER BY p.created DESC, p.id DESC) AS rn
-        FROM unpaid AS u JOIN payments AS p ON p.provider = u.provider AND p.status = 'failed'
-             AND (p.invoice_id = u.id
-                  OR (u.payment_intent_id IS NOT NULL AND p.payment_intent_id = u.payment_intent_id))
+        SELECT f.provider, f.invoice_id, f.payment_id, f.failed_at, f.decline_code, f.advice_code,
+               ROW_NUMBER() OVER (PARTITION BY f.provider, f.invoice_id ORDER BY f.failed_at DESC, f.payment_id DESC)
+                   AS rn
+        FROM (
+            -- Two equi-joins rather than one OR join, so both stay hash joins; a payment linked both ways
+            -- appears twice, which ROW_NUMBER makes harmless.
+            SELECT u.provider, u.id AS invoice_id, p.id AS payment_id, p.created AS failed_at,
+                   COALESCE(p.decline_code, p.failure_code) AS decline_code, p.advice_code
+            FROM unpaid AS u JOIN payments AS p ON p.provider = u.provider AND p.invoice_id = u.id
+            WHERE p.status = 'failed'
+            UNION ALL
+            SELECT u.provider, u.id, p.id, p.created, COALESCE(p.decline_code, p.failure_code), p.advice_code
+            FROM unpaid AS u JOIN payments AS p ON p.provider = u.provider AND p.payment_intent_id = u.payment_intent_id
+            WHERE p.status = 'failed'
+        ) AS f
     ) WHERE rn = 1
 )
 SELECT s.provider, s.id AS subscription_id, s.customer_id, c.email, s.currency,
