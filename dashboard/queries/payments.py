@@ -122,15 +122,21 @@ def payment_disputes(store: Store, provider: str, payment_id: str) -> pd.DataFra
 
 
 def payment_invoice(store: Store, provider: str, payment_id: str) -> pd.DataFrame:
-    """The invoice the payment paid (by the payment's invoice id or the invoice's charge id)."""
+    """The invoice the payment paid: linked by the invoice's charge, the payment's invoice (older API versions)
+    or, since API 2025-03-31 where charges and invoices no longer name each other, their PaymentIntent."""
     return store.query(
         """
+        WITH p AS (SELECT invoice_id, payment_intent_id FROM payments WHERE provider = :provider AND id = :id)
         SELECT i.id, i.status, i.billing_reason, i.amount_due, i.amount_paid, i.currency, i.attempt_count,
                i.subscription_id, i.period_start, i.period_end
         FROM invoices AS i
-        WHERE i.provider = :provider AND (i.charge_id = :id OR i.id IN
-              (SELECT invoice_id FROM payments WHERE provider = :provider AND id = :id))
-        ORDER BY i.created DESC
+        WHERE i.provider = :provider AND i.charge_id = :id
+        UNION
+        SELECT i.id, i.status, i.billing_reason, i.amount_due, i.amount_paid, i.currency, i.attempt_count,
+               i.subscription_id, i.period_start, i.period_end
+        FROM invoices AS i JOIN p ON i.id = p.invoice_id OR i.payment_intent_id = p.payment_intent_id
+        WHERE i.provider = :provider
+        ORDER BY period_start DESC
         """,
         {"provider": provider, "id": payment_id},
     )
@@ -159,6 +165,8 @@ def payment_timeline(store: Store, provider: str, payment_id: str) -> pd.DataFra
         UNION SELECT id FROM refunds WHERE provider = :provider AND charge_id = :id
         UNION SELECT id FROM disputes WHERE provider = :provider AND charge_id = :id
         UNION SELECT id FROM invoices WHERE provider = :provider AND charge_id = :id
+        UNION SELECT i.id FROM invoices AS i JOIN p ON i.payment_intent_id = p.payment_intent_id
+              WHERE i.provider = :provider
         """,
         {"provider": provider, "id": payment_id},
     )

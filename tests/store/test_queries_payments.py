@@ -81,3 +81,23 @@ def test_timeline_collects_events_of_related_objects(seeded_store) -> None:
     timeline = q.payment_timeline(seeded_store, "stripe", "ch_usd1")
     assert list(timeline["event_id"]) == ["evt_8", "evt_1", "evt_2", "evt_7", "evt_3"]
     assert q.payment_timeline(seeded_store, "braintree", "ch_usd1").empty
+
+
+def test_invoice_found_through_the_payment_intent_on_new_api_versions(tmp_path) -> None:
+    """API 2025-03-31+: a charge has no `invoice` and an invoice no `charge`; both name the PaymentIntent."""
+    from sync.store import Store
+
+    store = Store(f"duckdb:///{tmp_path / 'pi.duckdb'}")
+    charge = {"id": "ch_new", "object": "charge", "amount": 900, "currency": "usd", "status": "succeeded",
+              "payment_intent": "pi_new", "created": 1_790_000_000}
+    invoice = {"id": "in_new", "object": "invoice", "currency": "usd", "amount_due": 900, "status": "paid",
+               "payments": {"data": [{"payment": {"type": "payment_intent", "payment_intent": "pi_new"}}]},
+               "created": 1_790_000_000}
+    other = {**invoice, "id": "in_other", "payments": {"data": [{"payment": {"payment_intent": "pi_x"}}]}}
+    event = {"id": "evt_paid", "object": "event", "type": "invoice.paid", "created": 1_790_000_100,
+             "data": {"object": invoice}}
+    store.apply_objects("stripe", [charge, invoice, other], version=1_790_000_050)
+    store.apply_events("stripe", [event])
+    assert list(q.payment_invoice(store, "stripe", "ch_new")["id"]) == ["in_new"]
+    assert "evt_paid" in list(q.payment_timeline(store, "stripe", "ch_new")["event_id"])
+    store.close()
