@@ -1,0 +1,61 @@
+"""Derived MRR snapshots stay current: a new subscription event after a first read shows in the next read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.queries import mrr as q
+from sync import derived
+from sync.store import Store
+
+T0 = 1_780_000_000  # 2026-05-28
+
+
+def _sub(quantity: int, status: str = "active") -> dict[str, Any]:
+    item = {"id": "si_1", "object": "subscription_item", "quantity": quantity,
+            "price": {"id": "price_1", "object": "price", "currency": "usd", "unit_amount": 2500,
+                      "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"}}}
+    return {"id": "sub_1", "object": "subscription", "customer": "cus_1", "currency": "usd", "status": status,
+            "created": T0, "start_date": T0, "items": {"object": "list", "data": [item]}}
+
+
+def _event(id: str, type_: str, created: int, obj: dict[str, Any]) -> dict[str, Any]:
+    return {"id": id, "object": "event", "type": type_, "created": created, "data": {"object": obj}}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(f"duckdb:///{tmp_path / 'derived.duckdb'}")
+    yield s
+    s.close()
+
+
+def _timeline(store: Store) -> list[int]:
+    return [int(v) for v in q.mrr_timeline(store)["mrr"]]
+
+
+def test_reads_see_events_written_after_the_first_read(store: Store) -> None:
+    store.apply_events("stripe", [_event("evt_1", "customer.subscription.created", T0, _sub(2))])
+    assert _timeline(store) == [5000]  # 2 seats x $25.00 a month
+    store.apply_events("stripe", [_event("evt_2", "customer.subscription.updated", T0 + 86400, _sub(3))])
+    assert _timeline(store) == [5000, 7500]  # expansion to 3 seats
+    store.apply_events("stripe", [_event("evt_3", "customer.subscription.deleted", T0 + 2 * 86400,
+                                         _sub(3, status="canceled"))])
+    assert _timeline(store) == [5000, 7500, 0]
+    assert int(q.current_mrr(store)["mrr"].sum()) == 0
+
+
+def test_after_upsert_hook_and_full_refresh_agree(store: Store) -> None:
+    events = [_event("evt_1", "customer.subscription.created", T0, _sub(1)),
+              _event("evt_2", "customer.subscription.updated", T0 + 60, _sub(4))]
+    store.apply_events("stripe", events)
+    derived.refresh_all(store)
+    full = _timeline(store)
+    assert full == [2500, 10000]
+    store.apply_events("stripe", [_event("evt_4", "customer.subscription.updated", T0 + 120, _sub(2))])
+    derived.after_upsert(store, {"events": [{"provider": "stripe", "id": "evt_4", "object_id": "sub_1"}],
+                                 "subscriptions": [{"provider": "stripe", "id": "sub_1"}]})
+    assert _timeline(store) == [2500, 10000, 5000]  # contraction 4 -> 2 seats
