@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sync import audit
 from sync.errors import PayOpsError, ProviderAuthError, mask_secret
 from sync.settings import Settings, load_settings
 
@@ -168,6 +170,18 @@ def _seed_test_account(settings: Settings, out: Console) -> int:
     from sync.seed import seed_test_account
 
     result = seed_test_account(build_client(settings))
+    # Test-mode writes outside the guard (seed_test_account refuses live keys), but still on the audit log.
+    store = _open_store(settings)
+    try:
+        actor = f"cli:{getpass.getuser()}"
+        for scenario, object_id in result["created"].items():
+            audit.append(store, actor=actor, role="cli", action="seed-test-account", target=object_id,
+                         params={"scenario": scenario, "run": result["run"]}, result="created")
+        for scenario, reason in result["skipped"].items():
+            audit.append(store, actor=actor, role="cli", action="seed-test-account", target=None,
+                         params={"scenario": scenario, "run": result["run"]}, error=reason)
+    finally:
+        store.close()
     out.print(f"Seeded run {result['run']}: {len(result['created'])} created, {len(result['skipped'])} skipped.")
     for name, reason in result["skipped"].items():
         out.print(f"  skipped {name}: {reason}")

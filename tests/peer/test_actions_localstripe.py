@@ -120,3 +120,26 @@ def test_seed_refuses_live_keys_and_seeds_what_the_server_supports(localstripe_u
     # localstripe knows pm_card_visa and pm_card_chargeCustomerFail, not the other test cards.
     assert {"paid_usd", "refund_partial", "subscription_active", "subscription_failing_card"} <= set(result["created"])
     assert "declined_stolen_card" in result["skipped"]
+
+
+def test_seed_command_audits_every_scenario(localstripe_url, tmp_path: Path) -> None:
+    """The real `python -m sync seed-test-account` against localstripe: each scenario lands on the audit log."""
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "seed.duckdb"
+    env = {**os.environ, "STRIPE_SECRET_KEY": "sk_test_payops", "STRIPE_API_BASE": localstripe_url,
+           "PAYOPS_DATABASE_URL": f"duckdb:///{db}", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "sync", "seed-test-account"], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "created" in done.stdout
+    store = Store(f"duckdb:///{db}")
+    try:
+        entries = audit.export(store)
+        assert set(entries["action"]) == {"seed-test-account"}
+        assert "paid_usd" in " ".join(entries["params"].astype(str))
+        assert audit.verify(store).ok
+    finally:
+        store.close()
