@@ -160,6 +160,14 @@ def seed_store(store: Store, now: dt.datetime = SEED_NOW) -> None:
 
 
 @pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store (schema only) in a DuckDB file under tmp_path, closed after the test."""
+    empty = make_store(tmp_path)
+    yield empty
+    empty.close()
+
+
+@pytest.fixture
 def seeded_store(tmp_path: Path) -> Iterator[Store]:
     """The hand-written data set in a DuckDB file, dated as of SEED_NOW."""
     store = make_store(tmp_path)

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from dashboard.app import PAGES, PAGES_DIR
-from tests.e2e.conftest import ARTIFACTS, start_server, stop
+from tests.e2e.conftest import ARTIFACTS, start_server
+from tests.peers import make_client, stop
 
 pytestmark = pytest.mark.browser
 
@@ -61,10 +62,8 @@ def test_payment_deep_link_opens_its_detail(server, page, demo_payment: str) -> 
 def test_periodic_and_manual_sync_run_inside_the_server(browser, localstripe_url, tmp_path) -> None:
     """PAYOPS_SYNC_INTERVAL starts the timer in the server's lifespan; "Sync now" runs in the same process
     (the server holds the DuckDB file, so no second process could sync it)."""
-    import stripe
-
     key = "sk_test_payops_e2e"
-    client = stripe.StripeClient(key, base_addresses={"api": localstripe_url}, max_network_retries=0)
+    client = make_client(localstripe_url, key=key)
     client.v1.customers.create(params={"email": "e2e@example.com"})
     url, proc = start_server(tmp_path / "synced.duckdb", tmp_path, STRIPE_SECRET_KEY=key,
                              STRIPE_API_BASE=localstripe_url, PAYOPS_SYNC_INTERVAL="60",

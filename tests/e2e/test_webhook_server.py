@@ -15,7 +15,8 @@ import pytest
 import stripe
 
 from sync.store import Store
-from tests.e2e.conftest import ARTIFACTS, start_server, stop
+from tests.e2e.conftest import ARTIFACTS, start_server
+from tests.peers import make_client, stop
 
 pytestmark = pytest.mark.browser
 
@@ -45,8 +46,7 @@ def test_localstripe_delivers_to_the_real_server_and_the_page_sees_it(browser, l
         assert deliveries_shown(page, url) == 0
         httpx.post(f"{localstripe_url}/_config/webhooks/payops_e2e",
                    data={"url": f"{url}/webhooks/stripe", "secret": SECRET}, timeout=5).raise_for_status()
-        client = stripe.StripeClient("sk_test_payops_e2e_hooks", base_addresses={"api": localstripe_url},
-                                     max_network_retries=0)
+        client = make_client(localstripe_url, key="sk_test_payops_e2e_hooks")
         customer = client.v1.customers.create({"email": "hook-old@example.com"})
         time.sleep(1.1)  # event versions are whole seconds: the update must be strictly newer than the create
         client.v1.customers.update(customer.id, {"email": "hook-new@example.com"})

@@ -11,24 +11,12 @@ from sync.providers import stripe_writes as sw
 from tests.conftest import run_app, texts
 from tests.pages.test_actions_refund import point_app_at_peer, sync_from_peer
 from tests.peer import mock_servers
+from tests.peer.mock_servers import failing_subscription
 
 localstripe_url = mock_servers.localstripe_url  # fixture
 localstripe_client = mock_servers.localstripe_client  # fixture
 
 pytestmark = pytest.mark.peer
-
-
-def failing_subscription(client: Any) -> tuple[str, str]:
-    """A monthly $20.00 subscription whose first invoice fails on the customer's card (localstripe's
-    pm_card_chargeCustomerFail): the invoice stays open, the subscription incomplete."""
-    customer = client.v1.customers.create({"email": "fay@example.com"})
-    card = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
-    client.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": card.id}})
-    product = client.v1.products.create({"name": "Pro"})
-    plan = client.v1.plans.create({"amount": 2000, "currency": "usd", "interval": "month", "product": product.id})
-    subscription = client.v1.subscriptions.create({"customer": customer.id, "items": [{"plan": plan.id}]})
-    invoice = subscription.to_dict()["latest_invoice"]
-    return customer.id, invoice["id"] if isinstance(invoice, dict) else invoice
 
 
 def pick_and_confirm(at: Any, prefix: str, invoice: str) -> Any:

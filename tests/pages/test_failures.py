@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import metrics, run_app, texts
-from tests.store.conftest import make_finance_db
-
-JUNE = {"start": "2026-06-01", "end": "2026-06-14"}
+from tests.conftest import metrics, texts
+from tests.pages.conftest import open_page, pick_currency
 
 
-@pytest.fixture
-def finance_db(tmp_path):
-    return make_finance_db(tmp_path)
-
-
-@pytest.mark.parametrize("db", ["empty_db", "demo_db"])
-def test_renders_on_empty_and_demo_store(app_env, request, db) -> None:
-    app_env(request.getfixturevalue(db))
-    at = run_app("failures")
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Payment failures"]
-    if db == "empty_db":
+def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
+    at = open_page("failures", "Payment failures")
+    if empty_or_demo == "empty_db":
         assert metrics(at)["Failure rate"] == "—"
         assert "No payment attempts" in texts(at)
     else:
@@ -29,10 +16,8 @@ def test_renders_on_empty_and_demo_store(app_env, request, db) -> None:
         assert at.get("plotly_chart")
 
 
-def test_failure_figures_and_currency_filter(app_env, finance_db) -> None:
-    app_env(finance_db)
-    at = run_app("failures", query=JUNE)
-    assert not at.exception
+def test_failure_figures_and_currency_filter(finance_page) -> None:
+    at = finance_page("failures")
     m = metrics(at)
     # 7 failed of 12 attempts = 58.3%.
     assert (m["Failure rate"], m["Failed payments"], m["Attempts"]) == ("58.3%", "7", "12")
@@ -41,7 +26,7 @@ def test_failure_figures_and_currency_filter(app_env, finance_db) -> None:
     assert "Never retry" in set(codes["action"])
     # Recovery: USD 1 of 1 invoice, $50.00 recovered.
     assert m["Recovered invoices (USD)"] == "100.0%" and m["Recovered amount (USD)"] == "$50.00"
-    at.sidebar.selectbox(key="filter_currency").set_value("KWD").run()
+    pick_currency(at, "KWD")
     m = metrics(at)
     # KWD: k2, k3 failed of k1, k2, k3 -> 66.7%; in_d1 not recovered.
     assert (m["Failure rate"], m["Attempts"]) == ("66.7%", "3")

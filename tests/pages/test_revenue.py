@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import metrics, run_app, texts
-from tests.store.conftest import make_finance_db
-
-JUNE = {"start": "2026-06-01", "end": "2026-06-14"}
+from tests.conftest import metrics, texts
+from tests.pages.conftest import open_page, pick_currency
 
 
-@pytest.fixture
-def finance_db(tmp_path):
-    return make_finance_db(tmp_path)
-
-
-@pytest.mark.parametrize("db", ["empty_db", "demo_db"])
-def test_renders_on_empty_and_demo_store(app_env, request, db) -> None:
-    app_env(request.getfixturevalue(db))
-    at = run_app("revenue")
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Revenue"]
-    if db == "empty_db":
+def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
+    at = open_page("revenue", "Revenue")
+    if empty_or_demo == "empty_db":
         assert "No payments, refunds, disputes or balance transactions" in texts(at)
         assert "Sync now" in texts(at)
     else:
@@ -29,10 +16,8 @@ def test_renders_on_empty_and_demo_store(app_env, request, db) -> None:
         assert at.get("plotly_chart")
 
 
-def test_figures_per_currency_and_filters(app_env, finance_db) -> None:
-    app_env(finance_db)
-    at = run_app("revenue", query=JUNE)
-    assert not at.exception
+def test_figures_per_currency_and_filters(finance_page) -> None:
+    at = finance_page("revenue")
     m = metrics(at)
     # USD gross 10000 + 5000 + 5000 = $200.00; JPY ¥1,200 (exponent 0); KWD 12.345 (exponent 3).
     assert m["Gross volume (USD)"] == "$200.00"
@@ -48,7 +33,7 @@ def test_figures_per_currency_and_filters(app_env, finance_db) -> None:
     # The CSV offered is the table shown.
     assert at.get("download_button")
     # Currency filter: only KWD remains.
-    at.sidebar.selectbox(key="filter_currency").set_value("KWD").run()
+    pick_currency(at, "KWD")
     assert set(at.dataframe[0].value["Currency"]) == {"KWD"}
     assert "Gross volume (USD)" not in metrics(at)
     # Grain: one monthly row.

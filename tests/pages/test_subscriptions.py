@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import metrics, run_app, texts
-from tests.store.conftest import make_finance_db
-
-JUNE = {"start": "2026-06-01", "end": "2026-06-14"}
+from tests.conftest import metrics, texts
+from tests.pages.conftest import open_page, pick_currency
 
 
-@pytest.fixture
-def finance_db(tmp_path):
-    return make_finance_db(tmp_path)
-
-
-@pytest.mark.parametrize("db", ["empty_db", "demo_db"])
-def test_renders_on_empty_and_demo_store(app_env, request, db) -> None:
-    app_env(request.getfixturevalue(db))
-    at = run_app("subscriptions")
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Subscriptions"]
-    if db == "empty_db":
+def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
+    at = open_page("subscriptions", "Subscriptions")
+    if empty_or_demo == "empty_db":
         assert "No subscriptions" in texts(at)
     else:
         assert int(metrics(at)["Active"].replace(",", "")) > 0
         assert at.get("plotly_chart")
 
 
-def test_status_past_due_and_filter(app_env, finance_db) -> None:
-    app_env(finance_db)
-    at = run_app("subscriptions", query=JUNE)
-    assert not at.exception
+def test_status_past_due_and_filter(finance_page) -> None:
+    at = finance_page("subscriptions")
     m = metrics(at)
     assert (m["Active"], m["Trialing"], m["Past due"], m["Canceled"]) == ("3", "1", "1", "3")
     past_due = at.dataframe[0].value
@@ -41,6 +26,6 @@ def test_status_past_due_and_filter(app_env, finance_db) -> None:
         "sub_d1", "in_d1", "KWD1.000", "do_not_honor")
     cancels = at.dataframe[-1].value
     assert list(cancels["subscription_id"]) == ["sub_g1"]
-    at.sidebar.selectbox(key="filter_currency").set_value("JPY").run()
+    pick_currency(at, "JPY")
     m = metrics(at)
     assert (m["Active"], m["Past due"], m["Canceled"]) == ("1", "0", "1")

@@ -12,16 +12,13 @@ import pytest
 from dashboard.scheduler import NO_KEY_MESSAGE, SyncScheduler
 from sync.errors import ConfigError
 from tests.conftest import make_store, run_app, texts
+from tests.pages.conftest import open_page
 
 
-@pytest.mark.parametrize("db", ["empty_db", "demo_db"])
-def test_renders_on_empty_and_demo_store(app_env, request, db) -> None:
-    app_env(request.getfixturevalue(db))
-    at = run_app("sync_health")
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Sync health"]
+def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
+    at = open_page("sync_health", "Sync health")
     assert NO_KEY_MESSAGE in texts(at)  # demo mode: no key, and how to set one
-    if db == "empty_db":
+    if empty_or_demo == "empty_db":
         assert "No rows in the store" in texts(at)
     else:
         counts = next(d.value for d in at.dataframe if "row_count" in d.value.columns)

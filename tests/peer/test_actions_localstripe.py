@@ -15,7 +15,7 @@ from sync.seed import seed_test_account
 from sync.settings import Settings
 from sync.store import Store
 from tests.peer import mock_servers
-from tests.peer.mock_servers import make_client
+from tests.peer.mock_servers import failing_subscription, make_client
 
 localstripe_url = mock_servers.localstripe_url  # fixture
 localstripe_client = mock_servers.localstripe_client  # fixture
@@ -23,13 +23,6 @@ localstripe_client = mock_servers.localstripe_client  # fixture
 pytestmark = pytest.mark.peer
 FINANCE = Actor("fin@example.com", "finance", True)
 SETTINGS = Settings(stripe_secret_key="sk_test_payops")
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}")
-    yield s
-    s.close()
 
 
 def _paid_charge(client, amount: int) -> str:
@@ -66,19 +59,8 @@ def test_partial_then_full_refund(localstripe_client, store) -> None:
     assert audit.export(store).action.tolist() == ["refund.started", "refund.succeeded"] * 2
 
 
-def _failing_subscription(client) -> tuple[str, str]:
-    customer = client.v1.customers.create({"email": "fay@example.com"})
-    card = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
-    client.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": card.id}})
-    product = client.v1.products.create({"name": "Pro"})
-    plan = client.v1.plans.create({"amount": 2000, "currency": "usd", "interval": "month", "product": product.id})
-    subscription = client.v1.subscriptions.create({"customer": customer.id, "items": [{"plan": plan.id}]})
-    invoice = subscription.to_dict()["latest_invoice"]
-    return customer.id, invoice["id"] if isinstance(invoice, dict) else invoice
-
-
 def test_failing_card_open_invoice_card_change_and_the_retry_that_pays(localstripe_client, store) -> None:
-    customer, invoice = _failing_subscription(localstripe_client)
+    customer, invoice = failing_subscription(localstripe_client)
     assert sw.get_invoice(localstripe_client, invoice)["status"] == "open"
     guard = Guard(store, SETTINGS, FINANCE, client=localstripe_client)
 
@@ -105,7 +87,7 @@ def test_failing_card_open_invoice_card_change_and_the_retry_that_pays(localstri
 
 
 def test_invoice_retries_are_capped(localstripe_client, store) -> None:
-    _, invoice = _failing_subscription(localstripe_client)
+    _, invoice = failing_subscription(localstripe_client)
     guard = Guard(store, SETTINGS, FINANCE, client=localstripe_client, limits=Limits(max_invoice_retries=1))
     first = guard.propose("invoice_retry", invoice)
     assert guard.confirm(first, first.confirmation_text).status == "failed"

@@ -29,13 +29,6 @@ pytestmark = pytest.mark.peer
 SUPPORT = Actor("sam@example.com", "support", True)
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}")
-    yield s
-    s.close()
-
-
 def _settings(db: str = "duckdb:///:memory:") -> Settings:
     return Settings(database_url=db, stripe_secret_key="sk_test_payops")
 

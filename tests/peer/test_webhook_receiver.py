@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,50 +25,16 @@ import pytest
 import stripe
 
 from sync.store import Store
+from tests.peers import ROOT, free_port, make_client, server_command, server_env, start_localstripe, wait_for_health
 
 pytestmark = pytest.mark.peer
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_peer_receiver"
-SERVER_CMD = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", str(ROOT / "dashboard" / "server.py"),
-              "--server.port", "{port}", "--server.address", "127.0.0.1", "--server.headless", "true",
-              "--browser.gatherUsageStats", "false"]
 ANSWERED = "webhook whd_"  # the receiver's log line once a delivery is recorded and answered
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
 if not FIXTURES.exists():
     FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
 CHARGE = orjson.loads(FIXTURES.read_bytes())["resources"]["charge"]
-
-# localstripe's own command binds every interface and pickles to /tmp: this launcher binds loopback only,
-# with both disk paths turned off.
-_LOCALSTRIPE = """
-import sys
-from aiohttp import web
-from localstripe.resources import Store
-Store.dump_to_disk = lambda self: None
-Store.try_load_from_disk = lambda self: None
-from localstripe.server import app
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_listening(proc: subprocess.Popen[bytes], port: int, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"{name} did not start on 127.0.0.1:{port}")
-            time.sleep(0.05)
 
 
 class Receiver:
@@ -81,31 +44,17 @@ class Receiver:
         self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/webhooks/stripe"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "PAYOPS_"))}
-        env |= {"PYTHONPATH": str(ROOT), "PAYOPS_DATABASE_URL": f"duckdb:///{db}", "PAYOPS_LOG_LEVEL": "INFO",
-                "STRIPE_WEBHOOK_SECRET": f"{SECRET},whsec_previous"}
-        cmd = [part.format(port=self.port) for part in SERVER_CMD]
+        env = server_env(db, PAYOPS_LOG_LEVEL="INFO", STRIPE_WEBHOOK_SECRET=f"{SECRET},whsec_previous")
         # cwd beside the store: no project secrets.toml is read.
-        self.proc = subprocess.Popen(cmd, cwd=db.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(server_command(self.port), cwd=db.parent, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
-        wait_listening(self.proc, self.port, "the webhook server")
-        self._wait_healthy()
-
-    def _wait_healthy(self, timeout: float = 45) -> None:
-        """Streamlit binds its socket before the app (and its lifespan) is up: wait for the health route."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self.stop(kill=True)
-        pytest.fail("the server did not become healthy:\n" + "".join(self.lines[-40:]))
+        try:
+            wait_for_health(f"http://127.0.0.1:{self.port}", self.proc)
+        except RuntimeError as exc:
+            self.stop(kill=True)
+            pytest.fail(f"{exc}:\n" + "".join(self.lines[-40:]))
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
@@ -231,22 +180,14 @@ def test_500_concurrent_deliveries_every_2xx_is_in_the_store(receiver: Receiver)
 
 @pytest.fixture(scope="module")
 def localstripe_url() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", _LOCALSTRIPE, str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_listening(proc, port, "localstripe")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with start_localstripe() as url:
+        yield url
 
 
 def test_localstripe_sender_delivers_signed_events(receiver: Receiver, localstripe_url: str) -> None:
     httpx.post(f"{localstripe_url}/_config/webhooks/payops", data={"url": receiver.url, "secret": SECRET},
                timeout=5).raise_for_status()
-    client = stripe.StripeClient("sk_test_payops_receiver", base_addresses={"api": localstripe_url},
-                                 max_network_retries=0)
+    client = make_client(localstripe_url, key="sk_test_payops_receiver")
     customer = client.v1.customers.create({"email": "old@example.com"})
     time.sleep(1.1)  # event versions are whole seconds: let the update be strictly newer than the create
     client.v1.customers.update(customer.id, {"email": "new@example.com"})

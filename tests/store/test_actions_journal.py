@@ -4,9 +4,6 @@ expiry, and the live-mode refusal (no provider is reached in these tests: every 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-
-import pytest
 
 from dashboard.actions import Actor, Guard, Limits, _Check
 from sync import audit
@@ -14,13 +11,6 @@ from sync.settings import Settings
 from sync.store import Store
 
 SUPPORT = Actor("sam@example.com", "support", True)
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"duckdb:///{tmp_path / 'journal.duckdb'}")
-    yield s
-    s.close()
 
 
 def _guard(store: Store, **settings) -> Guard:

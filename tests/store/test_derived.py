@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from dashboard.queries import mrr as q
 from sync import derived
@@ -24,13 +21,6 @@ def _sub(quantity: int, status: str = "active") -> dict[str, Any]:
 
 def _event(id: str, type_: str, created: int, obj: dict[str, Any]) -> dict[str, Any]:
     return {"id": id, "object": "event", "type": type_, "created": created, "data": {"object": obj}}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(f"duckdb:///{tmp_path / 'derived.duckdb'}")
-    yield s
-    s.close()
 
 
 def _timeline(store: Store) -> list[int]:

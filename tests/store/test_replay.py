@@ -7,9 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -38,13 +36,6 @@ def deliver(intake: WebhookIntake, event: dict[str, Any], secret: str = SECRET) 
     body = orjson.dumps(event)
     header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret)
     return intake.receive(body, {"Content-Type": "application/json", "Stripe-Signature": header})[0]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"duckdb:///{tmp_path / 'replay.duckdb'}")
-    yield s
-    s.close()
 
 
 def email_of(store: Store, customer: str = "cus_r") -> str:

@@ -23,13 +23,6 @@ CHARGE = orjson.loads(FIXTURES.read_bytes())["resources"]["charge"]
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def intake(store: Store) -> Iterator[WebhookIntake]:
     i = WebhookIntake(store, [SECRET, "whsec_old"])
     yield i

@@ -11,7 +11,6 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,13 +52,6 @@ class FakeProvider:
 def charge(i: int, created: int, amount: int = 1000) -> dict[str, Any]:
     return {"id": f"ch_{i:06d}", "object": "charge", "created": created, "amount": amount, "currency": "usd",
             "status": "succeeded"}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"duckdb:///{tmp_path / 'runner.duckdb'}")
-    yield s
-    s.close()
 
 
 def test_backfill_windows_checkpoint_sort_and_dedupe(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
