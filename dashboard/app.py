@@ -13,42 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on sys.path, not the project root
     sys.path.insert(0, str(ROOT))
 
-from dashboard import roles  # noqa: E402
 from dashboard.action_panel import sidebar_user  # noqa: E402
 from dashboard.context import get_settings, get_store, run_query  # noqa: E402
 from dashboard.filters import sidebar_filters  # noqa: E402
 from dashboard.layout import fresh_query  # noqa: E402
+from dashboard.navigation import BANNERS, PAGES, PAGES_DIR, allowed_pages  # noqa: E402
 from dashboard.queries.common import filter_options, freshness  # noqa: E402
 from sync.errors import PayOpsError  # noqa: E402
-
-PAGES_DIR = ROOT / "pages"
-
-# (group, file, title, icon); a page whose file does not exist yet is left out of the navigation.
-PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("Finance", "revenue.py", "Revenue", ":material/payments:"),
-    ("Finance", "mrr.py", "MRR & churn", ":material/autorenew:"),
-    ("Finance", "failures.py", "Failures", ":material/error:"),
-    ("Support", "payments.py", "Payments", ":material/search:"),
-    ("Support", "disputes.py", "Disputes", ":material/gavel:"),
-    ("Support", "subscriptions.py", "Subscriptions", ":material/event_repeat:"),
-    ("Engineering", "webhooks.py", "Webhooks", ":material/webhook:"),
-    ("Engineering", "sync_health.py", "Sync health", ":material/sync:"),
-    ("Control", "approvals.py", "Approvals", ":material/how_to_reg:"),
-    ("Control", "audit.py", "Audit", ":material/policy:"),
-)
-# Page file -> its key in roles.PAGE_ROLES: a page the user's role may not use is left out of the navigation.
-SLUGS: dict[str, str] = {
-    "revenue.py": "revenue", "mrr.py": "revenue",  # MRR has the revenue page's audience
-    "failures.py": "failures", "payments.py": "payments", "disputes.py": "disputes",
-    "subscriptions.py": "subscriptions", "webhooks.py": "webhooks", "sync_health.py": "sync",
-    "approvals.py": "approvals", "audit.py": "audit",
-}
-
-BANNERS = {
-    "live": ("LIVE", "red", "Live Stripe data; actions move real money."),
-    "test": ("TEST MODE", "orange", "Stripe test-mode data."),
-    "demo": ("DEMO", "blue", "No provider key: showing what the store holds (demo data or an earlier sync)."),
-}
 
 
 def _ago(when: object, now: dt.datetime) -> str:
@@ -79,14 +50,6 @@ def sidebar_freshness() -> None:
             line += " · syncing now"
         lines.append(line)
     st.sidebar.caption("Store freshness (UTC)  \n" + "  \n".join(lines))
-
-
-def allowed_pages(role: str) -> list[str]:
-    """Files of the pages this role sees, in navigation order (only files that exist)."""
-    existing = [filename for _, filename, _, _ in PAGES if (PAGES_DIR / filename).is_file()]
-    slugs = [SLUGS.get(filename, filename.removesuffix(".py")) for filename in existing]
-    visible = set(roles.visible_pages(role, slugs))
-    return [filename for filename, slug in zip(existing, slugs, strict=True) if slug in visible]
 
 
 def navigation_pages(role: str) -> dict[str, list[st.Page]]:

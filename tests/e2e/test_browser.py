@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from dashboard.app import PAGES, PAGES_DIR
+from dashboard.navigation import PAGES, PAGES_DIR
 from tests.e2e.conftest import ARTIFACTS, start_server
 from tests.peers import make_client, stop
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dashboard.app import PAGES, PAGES_DIR
+from dashboard.navigation import PAGES, PAGES_DIR
 from tests.conftest import run_app, texts
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from dashboard.app import allowed_pages
 from dashboard.context import get_store
+from dashboard.navigation import allowed_pages
 from sync import audit
 from sync.providers import stripe_writes as sw
 from tests.conftest import run_app, texts
