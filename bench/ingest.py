@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_child(args.child, args.n[0], args.batch, args.update)))
         return 0
 
+    print("load average (1, 5, 15 min) at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+          + f"; {os.cpu_count()} CPUs")
     print(f"{'N':>10} {'pass':<7} {'objects/s':>10} {'seconds':>8} {'obj/cpu-s':>10} {'ckpt s':>7} "
           f"{'peak RSS MB':>12} {'base RSS MB':>12} {'load':>5}  (batch {args.batch}, median of {args.repeat})")
     for n in args.n:
@@ -161,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{statistics.median(r['peak_rss_mb'] for r in results):>12,.0f} "
                   f"{statistics.median(r['baseline_rss_mb'] for r in results):>12,.0f} "
                   f"{statistics.median(r['load'] for r in results):>5.1f}", flush=True)
+    print("load average (1, 5, 15 min) at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
 

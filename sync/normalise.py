@@ -1,201 +1,283 @@
-"""Stripe object (dict, any API version) -> typed store rows; no I/O, no card numbers."""
+"""Stripe object (dict, any API version) -> typed store rows; no I/O, no card numbers.
+
+One spec per object kind (`KINDS`): each table column names an extractor that reads it for a whole batch of
+objects at once (a list comprehension per column, no dict per row). `normalise_columns` applies the specs to a
+batch (the store's bulk path); `normalise` is the same specs applied to a batch of one, turned into rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 Row = dict[str, Any]
 Obj = dict[str, Any]
+Columns = dict[str, list[Any]]
+Extractor = Callable[["Batch"], list[Any]]
 
 # Keys a card container could carry that PayOps must never keep, even if a source ever sent them.
 _PAN_KEYS = ("number", "cvc")
+_EMPTY: dict[str, Any] = {}  # stands in for an absent sub-object; never mutated
 
 
-def _id(value: Any) -> str | None:
-    """An expandable field is either an id string or the expanded object."""
-    if isinstance(value, dict):
-        return value.get("id")
-    return value
+class Batch:
+    """Objects of one kind normalised together, with each one's parent id (for embedded children) and
+    sub-object lists shared by the columns that read them."""
+
+    __slots__ = ("objs", "parents", "_cache")
+
+    def __init__(self, objs: Sequence[Obj], parents: Sequence[str] | None = None) -> None:
+        self.objs = objs
+        self.parents = parents if parents is not None else [""] * len(objs)
+        self._cache: dict[Any, list[Any]] = {}
+
+    def sub(self, *path: str) -> list[Obj]:
+        """The dict at `path` in every object; {} where it is absent or not a dict."""
+        got = self._cache.get(path)
+        if got is None:
+            outer = self.sub(*path[:-1]) if len(path) > 1 else self.objs
+            key = path[-1]
+            got = self._cache[path] = [v if v.__class__ is dict else _EMPTY for v in [o.get(key) for o in outer]]
+        return got
+
+    def each(self, fn: Callable[[Obj], Any]) -> list[Any]:
+        """`fn` of every object, computed once per batch (for the few irregular, per-object derivations)."""
+        got = self._cache.get(fn)
+        if got is None:
+            got = self._cache[fn] = [fn(o) for o in self.objs]
+        return got
 
 
-def _get(obj: Obj | None, *path: str) -> Any:
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
+# -- extractors: each returns one column for the whole batch -------------------------------------------------
 
 
-def _currency(value: Any) -> str | None:
-    return value.upper() if isinstance(value, str) and value else None
+def get(key: str, *of: str) -> Extractor:
+    """`obj[of...][key]`, None where any step is missing."""
+    if of:
+        return lambda b: [o.get(key) for o in b.sub(*of)]
+    return lambda b: [o.get(key) for o in b.objs]
 
 
-def _decimal_text(value: Any) -> str | None:
-    return None if value is None else str(value)
+def ident(key: str, *of: str) -> Extractor:
+    """An expandable field: either an id string or the expanded object."""
+    read = get(key, *of)
+    return lambda b: [v.get("id") if v.__class__ is dict else v for v in read(b)]
 
 
-def _scrub_card(card: Any) -> None:
-    if isinstance(card, dict):
+def currency(key: str, *of: str) -> Extractor:
+    read = get(key, *of)
+    return lambda b: [v.upper() if v.__class__ is str and v else None for v in read(b)]
+
+
+def decimal_text(key: str, *of: str) -> Extractor:
+    read = get(key, *of)
+    return lambda b: [None if v is None else str(v) for v in read(b)]
+
+
+def field(fn: Callable[[Obj], tuple[Any, ...]], index: int) -> Extractor:
+    """Item `index` of a per-object derivation shared by several columns."""
+    return lambda b: [t[index] for t in b.each(fn)]
+
+
+def _raw(b: Batch) -> list[bytes]:
+    """The provider's JSON (UTF-8 bytes; the store lays them into one Arrow buffer without a str per object)."""
+    dumps = orjson.dumps
+    return [dumps(o) for o in b.objs]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one provider object kind becomes rows: its table's columns, and the embedded objects it carries."""
+
+    table: str | None
+    columns: tuple[tuple[str, Extractor], ...] = ()
+    # (child kind, batch -> (child objects, index of each one's parent in the batch))
+    children: tuple[tuple[str, Callable[[Batch], tuple[list[Obj], list[int]]]], ...] = ()
+    prepare: Callable[[Batch], None] | None = None  # runs before any column is read (the PAN scrub)
+
+
+def _kind(table: str | None, *columns: tuple[str, Extractor], children: Any = (), prepare: Any = None) -> Kind:
+    base = (("id", get("id")), ("created", get("created")), ("livemode", get("livemode")), ("raw", _raw))
+    return Kind(table, (base + columns) if table else (), tuple(children), prepare)
+
+
+# -- charges -------------------------------------------------------------------------------------------------
+
+
+def _scrub(container: Obj) -> None:
+    if container is not _EMPTY and ("number" in container or "cvc" in container):
         for key in _PAN_KEYS:
-            card.pop(key, None)
+            container.pop(key, None)
 
 
-def raw_json(obj: Obj) -> str:
-    return orjson.dumps(obj).decode()
+def _scrub_cards(b: Batch) -> None:
+    for card in b.sub("payment_method_details", "card"):
+        _scrub(card)
+    for source in b.sub("source"):
+        _scrub(source)
 
 
-def _base(obj: Obj) -> Row:
-    return {
-        "id": obj["id"],
-        "created": obj.get("created"),
-        "livemode": obj.get("livemode"),
-        "raw": raw_json(obj),
-    }
+def _cards(b: Batch) -> list[Obj]:
+    got = b._cache.get("card")
+    if got is None:
+        got = b._cache["card"] = [
+            card if card.__class__ is dict else (
+                src if card is None and src.get("object") == "card" else _EMPTY)
+            for card, src in zip([p.get("card") for p in b.sub("payment_method_details")], b.sub("source"),
+                                 strict=True)]
+    return got
 
 
-def _charge(obj: Obj) -> Iterator[tuple[str, Row]]:
-    pmd = obj.get("payment_method_details") or {}
-    card = pmd.get("card")
-    source = obj.get("source") if isinstance(obj.get("source"), dict) else None
-    _scrub_card(card)
-    _scrub_card(source)
-    if card is None and source and source.get("object") == "card":
-        card = source
-    card = card or {}
-    outcome = obj.get("outcome") or {}
-    status = obj.get("status")
-    failed = status == "failed"
-    billing_email = _get(obj, "billing_details", "email")
-    brand = card.get("brand")
-    amount_captured = obj.get("amount_captured")
-    if amount_captured is None and obj.get("captured") and status == "succeeded":
-        # Older API versions (and localstripe) have no amount_captured: a captured charge captured it all.
-        amount_captured = obj.get("amount")
-    row = _base(obj) | {
-        "amount": obj.get("amount"),
-        "amount_captured": amount_captured,
-        "amount_refunded": obj.get("amount_refunded"),
-        "currency": _currency(obj.get("currency")),
-        "status": status,
-        "provider_status": status,
-        "captured": obj.get("captured"),
-        "refunded": obj.get("refunded"),
-        "disputed": obj.get("disputed"),
-        "failure_code": obj.get("failure_code"),
-        "failure_message": obj.get("failure_message"),
-        "decline_code": (outcome.get("reason") or obj.get("failure_code")) if failed else None,
-        "outcome_type": outcome.get("type"),
-        "outcome_reason": outcome.get("reason"),
-        "network_status": outcome.get("network_status"),
-        "advice_code": outcome.get("advice_code"),
-        "risk_level": outcome.get("risk_level"),
-        "customer_id": _id(obj.get("customer")),
-        "email": billing_email or obj.get("receipt_email"),
-        "description": obj.get("description"),
-        "payment_intent_id": _id(obj.get("payment_intent")),
-        "invoice_id": _id(obj.get("invoice")),
-        "balance_transaction_id": _id(obj.get("balance_transaction")),
-        "payment_method_type": pmd.get("type") or ("card" if card else None),
-        "card_brand": brand.lower().replace(" ", "_") if isinstance(brand, str) else None,
-        "card_country": card.get("country"),
-        "card_last4": card.get("last4"),
-        "card_exp_month": card.get("exp_month"),
-        "card_exp_year": card.get("exp_year"),
-        "card_fingerprint": card.get("fingerprint"),
-    }
-    yield "payments", row
-    if isinstance(obj.get("balance_transaction"), dict):
-        yield from _balance_transaction(obj["balance_transaction"])
-    for refund in _get(obj, "refunds", "data") or ():
-        if isinstance(refund, dict) and refund.get("id"):
-            yield from _refund(refund)
+def card(key: str) -> Extractor:
+    return lambda b: [c.get(key) for c in _cards(b)]
 
 
-def _refund(obj: Obj) -> Iterator[tuple[str, Row]]:
-    yield "refunds", _base(obj) | {
-        "charge_id": _id(obj.get("charge")),
-        "payment_intent_id": _id(obj.get("payment_intent")),
-        "amount": obj.get("amount"),
-        "currency": _currency(obj.get("currency")),
-        "status": obj.get("status"),
-        "reason": obj.get("reason"),
-        "failure_reason": obj.get("failure_reason"),
-        "balance_transaction_id": _id(obj.get("balance_transaction")),
-    }
+def _amount_captured(b: Batch) -> list[Any]:
+    # Older API versions (and localstripe) have no amount_captured: a captured charge captured it all.
+    return [o.get("amount_captured") if o.get("amount_captured") is not None
+            else (o.get("amount") if o.get("captured") and o.get("status") == "succeeded" else None)
+            for o in b.objs]
 
 
-def _dispute(obj: Obj) -> Iterator[tuple[str, Row]]:
-    details = obj.get("evidence_details") or {}
-    card = _get(obj, "payment_method_details", "card") or {}
-    yield "disputes", _base(obj) | {
-        "charge_id": _id(obj.get("charge")),
-        "payment_intent_id": _id(obj.get("payment_intent")),
-        "amount": obj.get("amount"),
-        "currency": _currency(obj.get("currency")),
-        "status": obj.get("status"),
-        "reason": obj.get("reason"),
-        "evidence_due_by": details.get("due_by"),
-        "has_evidence": details.get("has_evidence"),
-        "past_due": details.get("past_due"),
-        "submission_count": details.get("submission_count"),
-        "is_charge_refundable": obj.get("is_charge_refundable"),
-        "network_reason_code": card.get("network_reason_code"),
-        "card_brand": card.get("brand"),
-    }
+def _decline_code(b: Batch) -> list[Any]:
+    return [(out.get("reason") or o.get("failure_code")) if o.get("status") == "failed" else None
+            for o, out in zip(b.objs, b.sub("outcome"), strict=True)]
 
 
-def _customer(obj: Obj) -> Iterator[tuple[str, Row]]:
-    yield "customers", _base(obj) | {
-        "email": obj.get("email"),
-        "name": obj.get("name"),
-        "currency": _currency(obj.get("currency")),
-        "delinquent": obj.get("delinquent"),
-        "balance": obj["balance"] if obj.get("balance") is not None else obj.get("account_balance"),
-    }
+def _email(b: Batch) -> list[Any]:
+    return [bd.get("email") or o.get("receipt_email") for o, bd in zip(b.objs, b.sub("billing_details"), strict=True)]
 
 
-def _coupon_of(sub: Obj) -> Obj | None:
+def _payment_method_type(b: Batch) -> list[Any]:
+    return [p.get("type") or ("card" if c else None)
+            for p, c in zip(b.sub("payment_method_details"), _cards(b), strict=True)]
+
+
+def _card_brand(b: Batch) -> list[Any]:
+    return [v.lower().replace(" ", "_") if v.__class__ is str else None for v in card("brand")(b)]
+
+
+def _charge_children(b: Batch, kind: str) -> tuple[list[Obj], list[int]]:
+    objs: list[Obj] = []
+    parents: list[int] = []
+    if kind == "balance_transaction":
+        for i, o in enumerate(b.objs):
+            if o.get("balance_transaction").__class__ is dict and o["balance_transaction"].get("id"):
+                objs.append(o["balance_transaction"])
+                parents.append(i)
+    else:
+        for i, refunds in enumerate(b.sub("refunds")):
+            for refund in refunds.get("data") or ():
+                if isinstance(refund, dict) and refund.get("id"):
+                    objs.append(refund)
+                    parents.append(i)
+    return objs, parents
+
+
+CHARGE = _kind(
+    "payments",
+    ("amount", get("amount")),
+    ("amount_captured", _amount_captured),
+    ("amount_refunded", get("amount_refunded")),
+    ("currency", currency("currency")),
+    ("status", get("status")),
+    ("provider_status", get("status")),
+    ("captured", get("captured")),
+    ("refunded", get("refunded")),
+    ("disputed", get("disputed")),
+    ("failure_code", get("failure_code")),
+    ("failure_message", get("failure_message")),
+    ("decline_code", _decline_code),
+    ("outcome_type", get("type", "outcome")),
+    ("outcome_reason", get("reason", "outcome")),
+    ("network_status", get("network_status", "outcome")),
+    ("advice_code", get("advice_code", "outcome")),
+    ("risk_level", get("risk_level", "outcome")),
+    ("customer_id", ident("customer")),
+    ("email", _email),
+    ("description", get("description")),
+    ("payment_intent_id", ident("payment_intent")),
+    ("invoice_id", ident("invoice")),
+    ("balance_transaction_id", ident("balance_transaction")),
+    ("payment_method_type", _payment_method_type),
+    ("card_brand", _card_brand),
+    ("card_country", card("country")),
+    ("card_last4", card("last4")),
+    ("card_exp_month", card("exp_month")),
+    ("card_exp_year", card("exp_year")),
+    ("card_fingerprint", card("fingerprint")),
+    children=(("balance_transaction", lambda b: _charge_children(b, "balance_transaction")),
+              ("refund", lambda b: _charge_children(b, "refund"))),
+    prepare=_scrub_cards,
+)
+
+REFUND = _kind(
+    "refunds",
+    ("charge_id", ident("charge")),
+    ("payment_intent_id", ident("payment_intent")),
+    ("amount", get("amount")),
+    ("currency", currency("currency")),
+    ("status", get("status")),
+    ("reason", get("reason")),
+    ("failure_reason", get("failure_reason")),
+    ("balance_transaction_id", ident("balance_transaction")),
+)
+
+DISPUTE = _kind(
+    "disputes",
+    ("charge_id", ident("charge")),
+    ("payment_intent_id", ident("payment_intent")),
+    ("amount", get("amount")),
+    ("currency", currency("currency")),
+    ("status", get("status")),
+    ("reason", get("reason")),
+    ("evidence_due_by", get("due_by", "evidence_details")),
+    ("has_evidence", get("has_evidence", "evidence_details")),
+    ("past_due", get("past_due", "evidence_details")),
+    ("submission_count", get("submission_count", "evidence_details")),
+    ("is_charge_refundable", get("is_charge_refundable")),
+    ("network_reason_code", get("network_reason_code", "payment_method_details", "card")),
+    ("card_brand", get("brand", "payment_method_details", "card")),
+)
+
+CUSTOMER = _kind(
+    "customers",
+    ("email", get("email")),
+    ("name", get("name")),
+    ("currency", currency("currency")),
+    ("delinquent", get("delinquent")),
+    ("balance", lambda b: [o["balance"] if o.get("balance") is not None else o.get("account_balance")
+                           for o in b.objs]),
+)
+
+
+# -- subscriptions -------------------------------------------------------------------------------------------
+
+
+def _coupon_of(sub: Obj) -> Obj:
     """The subscription's coupon: old API `discount.coupon`, new API `discounts[].source.coupon`."""
-    candidates = [sub.get("discount")] + list(sub.get("discounts") or [])
-    for discount in candidates:
+    for discount in [sub.get("discount"), *(sub.get("discounts") or [])]:
         if not isinstance(discount, dict):
             continue
-        coupon = discount.get("coupon") or _get(discount, "source", "coupon")
+        coupon = discount.get("coupon") or _dict(discount.get("source")).get("coupon")
         if isinstance(coupon, dict):
             return coupon
         if isinstance(coupon, str):
             return {"id": coupon}
-    return None
+    return _EMPTY
 
 
-def _subscription_item(item: Obj, subscription_id: str) -> Row:
-    price = item.get("price") if isinstance(item.get("price"), dict) else None
-    plan = item.get("plan") if isinstance(item.get("plan"), dict) else None
-    recurring = (price or {}).get("recurring") or {}
-    source = price or plan or {}
-    unit_amount = price.get("unit_amount") if price else None
-    if unit_amount is None and plan:
-        unit_amount = plan.get("amount")
-    return _base(item) | {
-        "subscription_id": item.get("subscription") or subscription_id,
-        "price_id": source.get("id"),
-        "product_id": _id(source.get("product")),
-        "unit_amount": unit_amount,
-        "currency": _currency(source.get("currency")),
-        "interval": recurring.get("interval") or (plan or {}).get("interval"),
-        "interval_count": recurring.get("interval_count") or (plan or {}).get("interval_count"),
-        "usage_type": recurring.get("usage_type") or (plan or {}).get("usage_type"),
-        "billing_scheme": source.get("billing_scheme"),
-        "quantity": item.get("quantity"),
-    }
+def _items(sub: Obj) -> list[Obj]:
+    data = (sub.get("items") or {}).get("data") if isinstance(sub.get("items"), dict) else None
+    return [i for i in data or () if isinstance(i, dict) and i.get("id")]
 
 
-def _subscription(obj: Obj) -> Iterator[tuple[str, Row]]:
-    items = [i for i in (_get(obj, "items", "data") or []) if isinstance(i, dict) and i.get("id")]
-    coupon = _coupon_of(obj) or {}
+def _subscription_derived(obj: Obj) -> tuple[Any, Any, Any, int]:
+    """(period start, period end, currency, item count): each with a fallback for older or newer API versions."""
+    items = _items(obj)
     # API 2025-03-31 moved the billing period from the subscription onto its items.
     period_start = obj.get("current_period_start")
     period_end = obj.get("current_period_end")
@@ -204,132 +286,257 @@ def _subscription(obj: Obj) -> Iterator[tuple[str, Row]]:
         ends = [i["current_period_end"] for i in items if i.get("current_period_end") is not None]
         period_start = min(starts) if starts else None
         period_end = max(ends) if ends else None
-    currency = obj.get("currency")
-    if currency is None and items:
+    value = obj.get("currency")
+    if value is None and items:
         # Older API versions have no subscription currency: it is its items' price (or plan) currency.
         first = items[0]
-        currency = _get(first, "price", "currency") or _get(first, "plan", "currency")
-    yield "subscriptions", _base(obj) | {
-        "customer_id": _id(obj.get("customer")),
-        "status": obj.get("status"),
-        "currency": _currency(currency),
-        "start_date": obj.get("start_date"),
-        "current_period_start": period_start,
-        "current_period_end": period_end,
-        "trial_start": obj.get("trial_start"),
-        "trial_end": obj.get("trial_end"),
-        "cancel_at_period_end": obj.get("cancel_at_period_end"),
-        "cancel_at": obj.get("cancel_at"),
-        "canceled_at": obj.get("canceled_at"),
-        "ended_at": obj.get("ended_at"),
-        "latest_invoice_id": _id(obj.get("latest_invoice")),
-        "collection_method": obj.get("collection_method"),
-        "coupon_id": coupon.get("id"),
-        "coupon_percent_off": _decimal_text(coupon.get("percent_off")),
-        "coupon_amount_off": coupon.get("amount_off"),
-        "coupon_currency": _currency(coupon.get("currency")),
-        "coupon_duration": coupon.get("duration"),
-        "item_count": len(items),
-    }
-    for item in items:
-        yield "subscription_items", _subscription_item(item, obj["id"])
+        value = _dict(first.get("price")).get("currency") or _dict(first.get("plan")).get("currency")
+    return period_start, period_end, value.upper() if isinstance(value, str) and value else None, len(items)
 
 
-def _payment_error_code(invoice: Obj) -> str | None:
-    """Why the invoice's last payment failed, when its charge or PaymentIntent came expanded."""
-    charge = invoice.get("charge")
-    if isinstance(charge, dict) and charge.get("status") == "failed":
-        return charge.get("failure_code")
-    return _get(invoice, "payment_intent", "last_payment_error", "code")
+def _dict(value: Any) -> Obj:
+    return value if isinstance(value, dict) else _EMPTY
 
 
-def _invoice(obj: Obj) -> Iterator[tuple[str, Row]]:
-    subscription = obj.get("subscription") or _get(obj, "parent", "subscription_details", "subscription")
+def coupon(key: str) -> Extractor:
+    return lambda b: [c.get(key) for c in b.each(_coupon_of)]
+
+
+def _subscription_children(b: Batch) -> tuple[list[Obj], list[int]]:
+    objs: list[Obj] = []
+    parents: list[int] = []
+    for i, o in enumerate(b.objs):
+        for item in _items(o):
+            objs.append(item)
+            parents.append(i)
+    return objs, parents
+
+
+SUBSCRIPTION = _kind(
+    "subscriptions",
+    ("customer_id", ident("customer")),
+    ("status", get("status")),
+    ("currency", field(_subscription_derived, 2)),
+    ("start_date", get("start_date")),
+    ("current_period_start", field(_subscription_derived, 0)),
+    ("current_period_end", field(_subscription_derived, 1)),
+    ("trial_start", get("trial_start")),
+    ("trial_end", get("trial_end")),
+    ("cancel_at_period_end", get("cancel_at_period_end")),
+    ("cancel_at", get("cancel_at")),
+    ("canceled_at", get("canceled_at")),
+    ("ended_at", get("ended_at")),
+    ("latest_invoice_id", ident("latest_invoice")),
+    ("collection_method", get("collection_method")),
+    ("coupon_id", coupon("id")),
+    ("coupon_percent_off", lambda b: [None if v is None else str(v) for v in coupon("percent_off")(b)]),
+    ("coupon_amount_off", coupon("amount_off")),
+    ("coupon_currency", lambda b: [v.upper() if isinstance(v, str) and v else None
+                                   for v in coupon("currency")(b)]),
+    ("coupon_duration", coupon("duration")),
+    ("item_count", field(_subscription_derived, 3)),
+    children=(("subscription_item", _subscription_children),),
+)
+
+
+def _item_derived(item: Obj) -> tuple[Any, ...]:
+    """(price id, product id, unit amount, currency, interval, interval count, usage type, billing scheme):
+    from the item's price (new API) or plan (old API)."""
+    price = item.get("price") if isinstance(item.get("price"), dict) else None
+    plan = item.get("plan") if isinstance(item.get("plan"), dict) else None
+    recurring = _dict((price or _EMPTY).get("recurring"))
+    plan = plan or _EMPTY
+    source = price or plan
+    unit_amount = price.get("unit_amount") if price else None
+    if unit_amount is None and plan:
+        unit_amount = plan.get("amount")
+    product = source.get("product")
+    value = source.get("currency")
+    return (source.get("id"), product.get("id") if isinstance(product, dict) else product, unit_amount,
+            value.upper() if isinstance(value, str) and value else None,
+            recurring.get("interval") or plan.get("interval"),
+            recurring.get("interval_count") or plan.get("interval_count"),
+            recurring.get("usage_type") or plan.get("usage_type"), source.get("billing_scheme"))
+
+
+SUBSCRIPTION_ITEM = _kind(
+    "subscription_items",
+    ("subscription_id", lambda b: [o.get("subscription") or p for o, p in zip(b.objs, b.parents, strict=True)]),
+    *((name, field(_item_derived, i)) for i, name in enumerate(
+        ("price_id", "product_id", "unit_amount", "currency", "interval", "interval_count", "usage_type",
+         "billing_scheme"))),
+    ("quantity", get("quantity")),
+)
+
+
+# -- invoices, balance transactions, events ------------------------------------------------------------------
+
+
+def _invoice_derived(obj: Obj) -> tuple[Any, Any, Any]:
+    """(subscription, payment intent, last error code), wherever this API version keeps them."""
+    subscription = obj.get("subscription") or _dict(
+        _dict(obj.get("parent")).get("subscription_details")).get("subscription")
     payment_intent = obj.get("payment_intent")
     if payment_intent is None:
-        for payment in _get(obj, "payments", "data") or ():
-            payment_intent = _get(payment, "payment", "payment_intent") or payment_intent
-    yield "invoices", _base(obj) | {
-        "customer_id": _id(obj.get("customer")),
-        "subscription_id": _id(subscription),
-        "status": obj.get("status"),
-        "billing_reason": obj.get("billing_reason"),
-        "collection_method": obj.get("collection_method"),
-        "currency": _currency(obj.get("currency")),
-        "amount_due": obj.get("amount_due"),
-        "amount_paid": obj.get("amount_paid"),
-        "amount_remaining": obj.get("amount_remaining"),
-        "total": obj.get("total"),
-        "attempt_count": obj.get("attempt_count"),
-        "attempted": obj.get("attempted"),
-        "next_payment_attempt": obj.get("next_payment_attempt"),
-        "period_start": obj.get("period_start"),
-        "period_end": obj.get("period_end"),
-        "due_date": obj.get("due_date"),
-        "paid_at": _get(obj, "status_transitions", "paid_at"),
-        "charge_id": _id(obj.get("charge")),
-        "payment_intent_id": _id(payment_intent),
-        "last_error_code": _get(obj, "last_finalization_error", "code") or _payment_error_code(obj),
-    }
+        for payment in _dict(obj.get("payments")).get("data") or ():
+            payment_intent = _dict(_dict(payment).get("payment")).get("payment_intent") or payment_intent
+    charge = obj.get("charge")
+    if isinstance(charge, dict) and charge.get("status") == "failed":
+        payment_error = charge.get("failure_code")
+    else:  # why the last payment failed, when its PaymentIntent came expanded
+        payment_error = _dict(_dict(obj.get("payment_intent")).get("last_payment_error")).get("code")
+    error = _dict(obj.get("last_finalization_error")).get("code") or payment_error
+    return (subscription.get("id") if isinstance(subscription, dict) else subscription,
+            payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent, error)
 
 
-def _balance_transaction(obj: Obj) -> Iterator[tuple[str, Row]]:
-    yield "balance_transactions", _base(obj) | {
-        "amount": obj.get("amount"),
-        "fee": obj.get("fee"),
-        "net": obj.get("net"),
-        "currency": _currency(obj.get("currency")),
-        "type": obj.get("type"),
-        "reporting_category": obj.get("reporting_category"),
-        "status": obj.get("status"),
-        "source_id": _id(obj.get("source")),
-        "available_on": obj.get("available_on"),
-        "exchange_rate": _decimal_text(obj.get("exchange_rate")),
-    }
+INVOICE = _kind(
+    "invoices",
+    ("customer_id", ident("customer")),
+    ("subscription_id", field(_invoice_derived, 0)),
+    ("status", get("status")),
+    ("billing_reason", get("billing_reason")),
+    ("collection_method", get("collection_method")),
+    ("currency", currency("currency")),
+    ("amount_due", get("amount_due")),
+    ("amount_paid", get("amount_paid")),
+    ("amount_remaining", get("amount_remaining")),
+    ("total", get("total")),
+    ("attempt_count", get("attempt_count")),
+    ("attempted", get("attempted")),
+    ("next_payment_attempt", get("next_payment_attempt")),
+    ("period_start", get("period_start")),
+    ("period_end", get("period_end")),
+    ("due_date", get("due_date")),
+    ("paid_at", get("paid_at", "status_transitions")),
+    ("charge_id", ident("charge")),
+    ("payment_intent_id", field(_invoice_derived, 1)),
+    ("last_error_code", field(_invoice_derived, 2)),
+)
+
+BALANCE_TRANSACTION = _kind(
+    "balance_transactions",
+    ("amount", get("amount")),
+    ("fee", get("fee")),
+    ("net", get("net")),
+    ("currency", currency("currency")),
+    ("type", get("type")),
+    ("reporting_category", get("reporting_category")),
+    ("status", get("status")),
+    ("source_id", ident("source")),
+    ("available_on", get("available_on")),
+    ("exchange_rate", decimal_text("exchange_rate")),
+)
 
 
-def _event(obj: Obj) -> Iterator[tuple[str, Row]]:
-    data_object = _get(obj, "data", "object") or {}
-    request = obj.get("request")
-    yield "events", _base(obj) | {
-        "type": obj.get("type"),
-        "api_version": obj.get("api_version"),
-        "object_type": data_object.get("object"),
-        "object_id": data_object.get("id"),
-        "pending_webhooks": obj.get("pending_webhooks"),
-        "request_id": _id(request) if request else None,
-    }
+def _scrub_event_cards(b: Batch) -> None:
+    # An event's raw carries its object's snapshot: a charge's card containers are scrubbed there too.
+    for card in b.sub("data", "object", "payment_method_details", "card"):
+        _scrub(card)
+    for source in b.sub("data", "object", "source"):
+        _scrub(source)
 
 
-def _payment_intent(obj: Obj) -> Iterator[tuple[str, Row]]:
+EVENT = _kind(
+    "events",
+    ("type", get("type")),
+    ("api_version", get("api_version")),
+    ("object_type", get("object", "data", "object")),
+    ("object_id", get("id", "data", "object")),
+    ("pending_webhooks", get("pending_webhooks")),
+    ("request_id", lambda b: [(r.get("id") if r.__class__ is dict else r) if r else None
+                              for r in [o.get("request") for o in b.objs]]),
+    prepare=_scrub_event_cards,
+)
+
+
+def _expanded_charge(b: Batch) -> tuple[list[Obj], list[int]]:
     # Charges are synced as charges; a PaymentIntent only contributes its charge when it was expanded.
-    if isinstance(obj.get("latest_charge"), dict):
-        yield from _charge(obj["latest_charge"])
+    pairs = [(o["latest_charge"], i) for i, o in enumerate(b.objs)
+             if isinstance(o.get("latest_charge"), dict) and o["latest_charge"].get("id")]
+    return [c for c, _ in pairs], [i for _, i in pairs]
 
 
-NORMALISERS: dict[str, Callable[[Obj], Iterator[tuple[str, Row]]]] = {
-    "charge": _charge,
-    "refund": _refund,
-    "dispute": _dispute,
-    "customer": _customer,
-    "subscription": _subscription,
-    "subscription_item": lambda obj: iter([("subscription_items", _subscription_item(obj, ""))]),
-    "invoice": _invoice,
-    "balance_transaction": _balance_transaction,
-    "event": _event,
-    "payment_intent": _payment_intent,
+KINDS: dict[str, Kind] = {
+    "charge": CHARGE,
+    "refund": REFUND,
+    "dispute": DISPUTE,
+    "customer": CUSTOMER,
+    "subscription": SUBSCRIPTION,
+    "subscription_item": SUBSCRIPTION_ITEM,
+    "invoice": INVOICE,
+    "balance_transaction": BALANCE_TRANSACTION,
+    "event": EVENT,
+    "payment_intent": _kind(None, children=(("charge", _expanded_charge),)),
 }
+NORMALISERS = KINDS  # the object kinds PayOps keeps
+
+
+# -- applying the specs --------------------------------------------------------------------------------------
+
+TableColumns = dict[str, tuple[Columns, list[int]]]  # table -> (columns, index of each row's source object)
+
+
+def _apply(kind: Kind, batch: Batch, sources: list[int], out: TableColumns) -> None:
+    if kind.prepare is not None:
+        kind.prepare(batch)
+    if kind.table is not None:
+        columns = {name: extract(batch) for name, extract in kind.columns}
+        if kind.table in out:
+            have, have_sources = out[kind.table]
+            for name, values in columns.items():
+                have[name].extend(values)
+            have_sources.extend(sources)
+        else:
+            out[kind.table] = (columns, list(sources))
+    for child_kind, children in kind.children:
+        objs, parents = children(batch)
+        if objs:
+            ids = [o.get("id") for o in batch.objs]
+            _apply(KINDS[child_kind], Batch(objs, [ids[p] for p in parents]), [sources[p] for p in parents], out)
+
+
+def normalise_columns(objs: Sequence[Any]) -> TableColumns:
+    """Column lists per table for a batch of objects (raw as JSON bytes), with the index in `objs` each row came
+    from (an object's embedded children point at it). Objects PayOps does not keep are skipped."""
+    groups: dict[str, tuple[list[Obj], list[int]]] = {}
+    for i, obj in enumerate(objs):
+        if obj.__class__ is not dict or not obj.get("id"):
+            continue
+        name = obj.get("object")
+        if name.__class__ is not str or name not in KINDS:
+            continue
+        group = groups.get(name)
+        if group is None:
+            groups[name] = ([obj], [i])
+        else:
+            group[0].append(obj)
+            group[1].append(i)
+    out: TableColumns = {}
+    for name, (members, sources) in groups.items():
+        _apply(KINDS[name], Batch(members), sources, out)
+    return out
 
 
 def normalise(obj: Obj) -> list[tuple[str, Row]]:
-    """Rows for every table an object feeds; [] for an object type PayOps does not keep."""
+    """Rows for every table an object feeds (its own table first); [] for an object type PayOps does not keep."""
     if not isinstance(obj, dict) or not obj.get("id"):
         return []
-    fn = NORMALISERS.get(obj.get("object", ""))
-    return list(fn(obj)) if fn else []
+    out: list[tuple[str, Row]] = []
+    for table, (columns, _sources) in normalise_columns([obj]).items():
+        names = list(columns)
+        for values in zip(*columns.values(), strict=True):
+            row = dict(zip(names, values, strict=True))
+            row["raw"] = row["raw"].decode()
+            out.append((table, row))
+    return out
+
+
+def raw_json(obj: Obj) -> str:
+    return orjson.dumps(obj).decode()
 
 
 def is_delete_event(event: Obj) -> bool:
     """`customer.deleted` deletes a customer; `customer.subscription.deleted` only cancels a subscription."""
-    obj = _get(event, "data", "object") or {}
+    obj = _dict(_dict(event.get("data")).get("object"))
     return bool(obj.get("deleted")) or event.get("type") == f"{obj.get('object')}.deleted"

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,7 +28,7 @@ from sqlalchemy.schema import CreateColumn
 
 from sync import action_schema, schema, webhook_schema  # noqa: F401  (they register their tables on metadata)
 from sync.errors import StoreError, StoreLockedError
-from sync.normalise import is_delete_event, normalise
+from sync.normalise import TableColumns, is_delete_event, normalise, normalise_columns
 
 _ARROW_TYPES = {BigInteger: pa.int64(), Integer: pa.int32(), Boolean: pa.bool_(), DateTime: pa.timestamp("s"),
                 Text: pa.large_string()}
@@ -38,12 +39,36 @@ _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 CHUNK_OBJECTS = 8192
 # DuckDB writes a transaction's appends straight into the file, compressed, once they fill a row group; with
 # its default of 122,880 rows a 20,000-object call instead went through the WAL uncompressed and was then
-# re-compressed by a checkpoint: 3-5x slower. A smaller row group keeps bulk loads on the direct path.
-DUCKDB_ROW_GROUP_SIZE = 8192
+# re-compressed by a checkpoint: 3-5x slower. A smaller row group keeps bulk loads on the direct path. With
+# 8,192 the periodic checkpoints still cost ~1.5-2 us per 20,000-object call's object (its partial last row
+# group); with 4,096 they cost ~0.1 us.
+DUCKDB_ROW_GROUP_SIZE = 4096
 # A checkpoint after every ~this many staged bytes keeps each one (and its memory) bounded; one checkpoint
 # over a million fresh rows peaked at +2 GB RSS.
 CHECKPOINT_BYTES = 256 * 1024 * 1024
 _DUCKDB_CATALOG = "payops"
+# While a bulk load runs, the main thread holds the GIL normalising the next chunk and the writer thread needs it
+# for a moment after each DuckDB statement; at CPython's default 5 ms switch interval it waited up to that long
+# every time. 0.5 ms took a 300,000-charge load from ~62,000 to ~80,000 objects/s here.
+BULK_SWITCH_INTERVAL = 0.0005
+_switch_lock = threading.Lock()
+_switch_users = [0, 0.0]  # bulk loads running, the interval to restore after the last
+
+
+@contextmanager
+def _short_gil_switches() -> Iterator[None]:
+    with _switch_lock:
+        if _switch_users[0] == 0:
+            _switch_users[1] = sys.getswitchinterval()
+            sys.setswitchinterval(min(BULK_SWITCH_INTERVAL, _switch_users[1]))
+        _switch_users[0] += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users[0] -= 1
+            if _switch_users[0] == 0:
+                sys.setswitchinterval(_switch_users[1])
 
 
 @compiles(CreateColumn, "duckdb")
@@ -221,54 +246,48 @@ class Store:
         A row replaces a stored one only when its version is at least as new; within the batch the
         newest version of each key wins (the later one on a tie). Returns the rows offered per table.
         """
-        return self._upsert_stream(iter([table_rows]))
+        return self._upsert_stream(iter([{
+            name: _to_arrow(schema.OBJECT_TABLES[name], _latest_per_key(rows)) for name, rows in table_rows.items()
+            if rows}]))
 
     def apply_objects(self, provider: str, objects: Iterable[dict[str, Any]], version: int) -> dict[str, int]:
         """Normalise provider objects seen as of `version` (epoch seconds) and upsert them (one transaction)."""
 
-        def rows(chunk: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-            grouped: dict[str, list[dict[str, Any]]] = {}
-            for obj in chunk:
-                deleted = bool(obj.get("deleted"))
-                for name, row in normalise(obj):
-                    row["provider"] = provider
-                    row["version"] = version
-                    row["deleted"] = deleted
-                    if name in grouped:
-                        grouped[name].append(row)
-                    else:
-                        grouped[name] = [row]
-            return grouped
+        def staged(chunk: list[dict[str, Any]]) -> dict[str, pa.Table]:
+            return _stage(provider, normalise_columns(chunk), version,
+                          [bool(o.get("deleted")) if o.__class__ is dict else False for o in chunk])
 
-        return self._upsert_stream(map(rows, _chunks(objects, CHUNK_OBJECTS)))
+        return self._upsert_stream(map(staged, _chunks(objects, CHUNK_OBJECTS)))
 
     def apply_events(self, provider: str, events: Iterable[dict[str, Any]]) -> dict[str, int]:
         """Store events and apply each one's object snapshot, versioned by the event's `created`."""
 
         stubs: list[tuple[str, str, int]] = []
 
-        def rows(chunk: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-            grouped: dict[str, list[dict[str, Any]]] = {}
-            for event in chunk:
-                version = int(event.get("created") or 0)
-                deleted = is_delete_event(event)
-                for name, row in normalise(event):
-                    row.update(provider=provider, version=version, deleted=False)
-                    grouped.setdefault(name, []).append(row)
+        def staged(chunk: list[dict[str, Any]]) -> dict[str, pa.Table]:
+            # The events themselves, then each one's snapshot: sources index this one list.
+            items: list[Any] = list(chunk)
+            event_versions = [int(event.get("created") or 0) for event in chunk]
+            versions = list(event_versions)
+            deleted = [False] * len(chunk)
+            for event, version in zip(chunk, event_versions, strict=True):
                 snapshot = (event.get("data") or {}).get("object")
-                if deleted and isinstance(snapshot, dict) and set(snapshot) <= _STUB_KEYS:
+                if not isinstance(snapshot, dict):
+                    continue
+                is_deleted = is_delete_event(event)
+                if is_deleted and set(snapshot) <= _STUB_KEYS:
                     # A bare {id, object, deleted} stub must not blank the stored row: only mark it deleted.
                     table = normalise({**snapshot, "deleted": False})
                     if table:
                         stubs.append((table[0][0], snapshot["id"], version))
                     continue
-                for name, row in normalise(snapshot) if isinstance(snapshot, dict) else ():
-                    row.update(provider=provider, version=version, deleted=deleted)
-                    grouped.setdefault(name, []).append(row)
-            return grouped
+                items.append(snapshot)
+                versions.append(version)
+                deleted.append(is_deleted)
+            return _stage(provider, normalise_columns(items), versions, deleted)
 
         ordered = sorted(events, key=lambda e: (e.get("created") or 0, e.get("id") or ""))
-        counts = self._upsert_stream(map(rows, _chunks(ordered, CHUNK_OBJECTS)))
+        counts = self._upsert_stream(map(staged, _chunks(ordered, CHUNK_OBJECTS)))
         if stubs:
             self._mark_deleted(provider, stubs)
         return counts
@@ -293,25 +312,26 @@ class Store:
         if missing:
             self.upsert_rows(missing)
 
-    def _upsert_stream(self, batches: Iterator[Mapping[str, Sequence[dict[str, Any]]]]) -> dict[str, int]:
-        """Upsert every batch in one transaction. Batches are applied in order, so across batches too the
-        later of two equal versions wins and an older one never replaces a newer one."""
+    def _upsert_stream(self, batches: Iterator[Mapping[str, pa.Table]]) -> dict[str, int]:
+        """Upsert every batch (Arrow tables per table name, one row per key) in one transaction. Batches are
+        applied in order, so across batches too the later of two equal versions wins and an older one never
+        replaces a newer one."""
         counts: dict[str, int] = {}
         with self._write_lock:
             if self.is_duckdb:
-                self._upsert_duckdb(batches, counts)
+                with _short_gil_switches():
+                    self._upsert_duckdb(batches, counts)
             else:
                 with self.engine.begin() as conn:
                     for batch in batches:
-                        deduped = {name: _latest_per_key(rows) for name, rows in batch.items() if rows}
-                        self._upsert_sql(conn, deduped)
-                        _add_counts(counts, deduped)
+                        rows = {name: table.to_pylist() for name, table in batch.items() if table.num_rows}
+                        self._upsert_sql(conn, rows)
+                        _add_counts(counts, rows)
             if counts:
                 self.generation += 1
         return counts
 
-    def _upsert_duckdb(self, batches: Iterator[Mapping[str, Sequence[dict[str, Any]]]],
-                       counts: dict[str, int]) -> None:
+    def _upsert_duckdb(self, batches: Iterator[Mapping[str, pa.Table]], counts: dict[str, int]) -> None:
         """Pipelined: this thread normalises and builds Arrow for chunk k+1 while the writer thread has
         DuckDB upsert chunk k, all in one transaction on the writer's own cursor."""
         if self._writer is None:
@@ -323,8 +343,7 @@ class Store:
         cur.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
-                staged = {name: _to_arrow(schema.OBJECT_TABLES[name], _latest_per_key(rows))
-                          for name, rows in batch.items() if rows}
+                staged = {name: table for name, table in batch.items() if table.num_rows}
                 if pending is not None:
                     pending.result()
                 pending = self._writer.submit(_write_staged, cur, staged) if staged else None
@@ -478,26 +497,73 @@ def _duckdb_merge_sql(table: SATable) -> str:
 
 
 def _write_staged(cur: Any, staged: Mapping[str, pa.Table]) -> None:
-    """Runs on the writer thread: DuckDB releases the GIL while it scans the Arrow batches."""
+    """Runs on the writer thread: DuckDB releases the GIL while it scans the Arrow batches.
+
+    A key-only probe first: when no staged key is stored yet (a backfill), a plain INSERT appends the batch,
+    about twice as fast as MERGE, whose join carries every staged column (raw included) into its hash table.
+    """
     for name, arrow in staged.items():
         view = f"staging_{name}"
         cur.register(view, arrow)
         try:
-            cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
+            stored = cur.execute(f"SELECT count(*) FROM {view} AS s JOIN {name} AS t "
+                                 "ON t.provider = s.provider AND t.id = s.id").fetchone()[0]
+            if stored:
+                cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
+            else:
+                cur.execute(f"INSERT INTO {name} SELECT * FROM {view}")
         finally:
             cur.unregister(view)
+
+
+def _stage(provider: str, tables: TableColumns, version: int | Sequence[int],
+           deleted: Sequence[bool]) -> dict[str, pa.Table]:
+    """Normalised columns -> one Arrow table per table, each key once (the newest; the later source on a tie)."""
+    out = {}
+    for name, (columns, sources) in tables.items():
+        n = len(sources)
+        versions = [version] * n if isinstance(version, int) else [version[i] for i in sources]
+        columns = dict(columns, provider=[provider] * n, version=versions, deleted=[deleted[i] for i in sources])
+        table = _columns_to_arrow(schema.OBJECT_TABLES[name], columns, n)
+        ids = columns["id"]
+        if len(set(ids)) != n:
+            latest: dict[Any, int] = {}
+            for i in sorted(range(n), key=lambda i: (versions[i], sources[i], i)):
+                latest[ids[i]] = i
+            table = table.take(sorted(latest.values()))
+        out[name] = table
+    return out
+
+
+def _columns_to_arrow(table: SATable, columns: Mapping[str, list[Any]], n: int) -> pa.Table:
+    names, types = _column_spec(table)
+    arrays = []
+    for name, typ in zip(names, types, strict=True):
+        values = columns.get(name)
+        if values is None:
+            arrays.append(pa.nulls(n, typ))
+        elif name == "raw":
+            # JSON bytes straight into one buffer, then viewed as the UTF-8 text they are (orjson writes UTF-8).
+            arrays.append(pa.array(values, pa.large_binary()).view(typ))
+        else:
+            arrays.append(pa.array(values, typ))
+    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[pa.DataType, ...]]] = {}
 
 
-def _to_arrow(table: SATable, rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Rows -> Arrow, column-wise: one C-level pass to tuples, a transpose, one pa.array per column."""
+def _column_spec(table: SATable) -> tuple[tuple[str, ...], tuple[pa.DataType, ...]]:
     spec = _COLUMNS.get(table.name)
     if spec is None:
         spec = _COLUMNS[table.name] = (tuple(c.name for c in table.columns),
                                        tuple(_arrow_type(c) for c in table.columns))
-    names, types = spec
+    return spec
+
+
+def _to_arrow(table: SATable, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Rows -> Arrow, column-wise: one C-level pass to tuples, a transpose, one pa.array per column."""
+    names, types = _column_spec(table)
     try:
         tuples = list(map(itemgetter(*names), rows))
     except KeyError:  # a row without some column: that column is NULL

@@ -271,3 +271,39 @@ def test_a_stub_delete_event_marks_deleted_without_blanking_the_row(store: Store
     store.apply_events("stripe", [event("evt_3", "customer.deleted", 25, stub)])
     assert store.query("SELECT email, deleted FROM customers WHERE id = 'cus_1'").to_dict("records") == [
         {"email": "b@example.com", "deleted": False}]
+
+
+def test_an_embedded_copy_and_a_later_standalone_copy_in_one_call(store: Store) -> None:
+    """Rows are grouped per object kind for the batch path; on equal versions the later object still wins."""
+    embedded = dict(RESOURCES["refund"], id="re_1", amount=100)
+    parent = charge("ch_1")
+    parent["refunds"] = {"object": "list", "data": [embedded]}
+    standalone = dict(RESOURCES["refund"], id="re_1", amount=250)
+    assert store.apply_objects("stripe", [parent, standalone], version=5) == {"payments": 1, "refunds": 1}
+    assert store.query("SELECT amount FROM refunds").amount.tolist() == [250]
+    store.apply_objects("stripe", [standalone, parent], version=5)
+    assert store.query("SELECT amount FROM refunds").amount.tolist() == [100]
+
+
+def test_new_and_stored_keys_in_one_chunk(store: Store) -> None:
+    """A chunk of only new keys is appended; one that mixes stored and new keys goes through MERGE."""
+    store.apply_objects("stripe", [charge("ch_1", 100), charge("ch_2", 200)], version=10)
+    store.apply_objects("stripe", [charge("ch_1", 111), charge("ch_2", 222), charge("ch_3", 300)], version=9)
+    store.apply_objects("stripe", [charge("ch_2", 2222), charge("ch_4", 400)], version=11)
+    # ch_1 and ch_2 keep version 10 against the older 9; ch_2 then takes 11; ch_3 and ch_4 are new.
+    assert store.query("SELECT id, amount, version FROM payments ORDER BY id").values.tolist() == [
+        ["ch_1", 100, 10], ["ch_2", 2222, 11], ["ch_3", 300, 9], ["ch_4", 400, 11]]
+
+
+def test_a_bulk_load_restores_the_gil_switch_interval(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+    real = store_module._write_staged
+    monkeypatch.setattr(store_module, "_write_staged", lambda cur, staged: (seen.append(sys.getswitchinterval()),
+                                                                           real(cur, staged))[1])
+    store.apply_objects("stripe", [charge("ch_1")], version=1)
+    bad = charge("ch_bad")
+    bad["amount"] = "not a number"
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow's own error type; what matters is the restore
+        store.apply_objects("stripe", [bad], version=1)
+    assert seen == [store_module.BULK_SWITCH_INTERVAL] and sys.getswitchinterval() == before

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from sync.normalise import is_delete_event, normalise
+from sync.normalise import is_delete_event, normalise, normalise_columns
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "fixtures3.json"
 KINDS = {
@@ -195,3 +195,38 @@ def test_objects_payops_does_not_keep() -> None:
     assert normalise({"id": "plan_1", "object": "plan"}) == []
     assert normalise({"object": "charge"}) == []  # no id
     assert normalise("not an object") == []  # type: ignore[arg-type]
+
+
+def test_a_batch_gives_the_same_rows_as_each_object_alone(resources: dict[str, Any]) -> None:
+    """The store's column-wise path and `normalise` read one spec: a mixed batch (every kind, embedded children,
+    objects PayOps does not keep) must give exactly the per-object rows, each pointing at its source object."""
+    charge = fixture(resources, "charge")
+    charge["refunds"]["data"] = [fixture(resources, "refund")]
+    charge["balance_transaction"] = fixture(resources, "balance_transaction")
+    pi = fixture(resources, "payment_intent")
+    pi["latest_charge"] = dict(fixture(resources, "charge"), id="ch_expanded", currency="jpy")
+    nulls = {k: None for k in resources["invoice"]} | {"id": "in_nulls", "object": "invoice"}
+    batch = [fixture(resources, kind) for kind in sorted(KINDS)] + [charge, pi, {"id": "plan_1", "object": "plan"},
+                                                                      "not an object", nulls]
+    expected: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for i, obj in enumerate(copy.deepcopy(batch)):
+        for table, row in normalise(obj):
+            expected.setdefault(table, []).append((i, row))
+    got = normalise_columns(batch)
+    assert set(got) == set(expected)
+    for table, (columns, sources) in got.items():
+        rows_ = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        for row in rows_:
+            row["raw"] = row["raw"].decode()
+        pairs = sorted(zip(sources, rows_, strict=True), key=lambda p: (p[0], p[1]["id"]))
+        assert pairs == sorted(expected[table], key=lambda p: (p[0], p[1]["id"])), table
+    assert [s for s, r in zip(got["payments"][1], got["payments"][0]["id"], strict=True) if r == "ch_expanded"] == [
+        batch.index(pi)]
+
+
+def test_a_card_number_in_an_event_snapshot_is_scrubbed(resources: dict[str, Any]) -> None:
+    charge = fixture(resources, "charge")
+    charge["payment_method_details"]["card"]["number"] = "4242424242424242"
+    event = dict(fixture(resources, "event"), data={"object": charge})
+    raw = rows(event)["events"]["raw"]
+    assert "4242424242424242" not in raw and '"last4":"4242"' in raw
