@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -295,15 +296,18 @@ def test_new_and_stored_keys_in_one_chunk(store: Store) -> None:
         ["ch_1", 100, 10], ["ch_2", 2222, 11], ["ch_3", 300, 9], ["ch_4", 400, 11]]
 
 
-def test_a_bulk_load_restores_the_gil_switch_interval(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bulk_load_restores_the_gil_switch_interval_and_gc(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     before = sys.getswitchinterval()
+    assert gc.isenabled()
     seen: list[float] = []
+    gc_during: list[bool] = []
     real = store_module._write_staged
-    monkeypatch.setattr(store_module, "_write_staged", lambda cur, staged: (seen.append(sys.getswitchinterval()),
-                                                                           real(cur, staged))[1])
+    monkeypatch.setattr(store_module, "_write_staged", lambda cur, staged: (
+        seen.append(sys.getswitchinterval()), gc_during.append(gc.isenabled()), real(cur, staged))[2])
     store.apply_objects("stripe", [charge("ch_1")], version=1)
     bad = charge("ch_bad")
     bad["amount"] = "not a number"
     with pytest.raises(Exception):  # noqa: B017 - pyarrow's own error type; what matters is the restore
         store.apply_objects("stripe", [bad], version=1)
     assert seen == [store_module.BULK_SWITCH_INTERVAL] and sys.getswitchinterval() == before
+    assert gc_during == [False] and gc.isenabled()  # the cyclic GC pauses during a bulk load only
