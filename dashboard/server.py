@@ -48,7 +48,6 @@ _configure_logging()
 enable_tcp_nodelay()
 
 
-
 def _pages_store_intake() -> WebhookIntake:
     # Imported here, once Streamlit's runtime runs: dashboard.context declares st.cache_data functions, and
     # declaring them before the runtime exists logs "No runtime found". get_store() is the pages' one Store,
