@@ -163,15 +163,19 @@ def _round_div(num: int, den: int) -> int:
 
 def current_mrr(store: Store, currency: str | None = None, provider: str | None = None) -> pd.DataFrame:
     """Per currency: mrr, arr (12 x mrr), active subscribers (customers with MRR > 0), arpu (mrr / subscribers,
-    rounded to the nearest minor unit), subscriptions counted."""
-    subs = subscription_mrr(store, currency, provider)
-    paying = subs[subs["mrr"] > 0]
-    rows = []
-    for cur, group in paying.groupby("currency", sort=True):
-        mrr = int(group["mrr"].sum())
-        subscribers = int(group[["provider", "customer_id"]].drop_duplicates().shape[0])
-        rows.append({"currency": cur, "mrr": mrr, "arr": 12 * mrr, "subscribers": subscribers,
-                     "subscriptions": len(group), "arpu": _round_div(mrr, subscribers) if subscribers else 0})
+    rounded to the nearest minor unit), subscriptions counted. Aggregated in SQL: only one row per currency
+    leaves the store."""
+    df = store.query(
+        "SELECT currency, CAST(SUM(mrr) AS BIGINT) AS mrr, "
+        "CAST(COUNT(DISTINCT (provider, customer_id)) AS BIGINT) AS subscribers, "
+        "CAST(COUNT(*) AS BIGINT) AS subscriptions "
+        f"FROM ({_CURRENT_SQL}) AS s WHERE mrr > 0 GROUP BY currency ORDER BY currency",
+        {"currency": currency, "provider": provider},
+    )
+    rows = [{"currency": r.currency, "mrr": int(r.mrr), "arr": 12 * int(r.mrr), "subscribers": int(r.subscribers),
+             "subscriptions": int(r.subscriptions),
+             "arpu": _round_div(int(r.mrr), int(r.subscribers)) if r.subscribers else 0}
+            for r in df.itertuples()]
     return pd.DataFrame(rows, columns=["currency", "mrr", "arr", "subscribers", "subscriptions", "arpu"])
 
 
