@@ -25,16 +25,14 @@ import pytest
 import stripe
 
 from sync.store import Store
-from tests.peers import ROOT, free_port, make_client, server_command, server_env, start_localstripe, wait_for_health
+from tests import stripe_fixtures
+from tests.peers import free_port, make_client, server_command, server_env, start_localstripe, wait_for_health
 
 pytestmark = pytest.mark.peer
 
 SECRET = "whsec_peer_receiver"
 ANSWERED = "webhook whd_"  # the receiver's log line once a delivery is recorded and answered
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
-CHARGE = orjson.loads(FIXTURES.read_bytes())["resources"]["charge"]
+CHARGE = stripe_fixtures.resources()["charge"]
 
 
 class Receiver:

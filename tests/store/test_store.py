@@ -19,11 +19,9 @@ from sync import schema
 from sync import store as store_module
 from sync.errors import StoreLockedError
 from sync.store import Store
+from tests import stripe_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "fixtures3.json"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
-RESOURCES = orjson.loads(FIXTURES.read_bytes())["resources"]
+RESOURCES = stripe_fixtures.resources()
 
 
 def charge(id: str, amount: int = 1000, currency: str = "usd", status: str = "succeeded") -> dict[str, Any]:

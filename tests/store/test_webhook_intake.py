@@ -14,12 +14,10 @@ import stripe
 
 from sync.store import Store
 from sync.webhooks import WebhookIntake
+from tests import stripe_fixtures
 
 SECRET = "whsec_store_test"
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
-CHARGE = orjson.loads(FIXTURES.read_bytes())["resources"]["charge"]
+CHARGE = stripe_fixtures.resources()["charge"]
 
 
 @pytest.fixture

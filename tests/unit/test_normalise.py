@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from sync.normalise import is_delete_event, normalise, normalise_columns
+from tests import stripe_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "fixtures3.json"
 KINDS = {
     "charge": ["payments"],
     "refund": ["refunds"],
@@ -27,9 +25,7 @@ KINDS = {
 
 @pytest.fixture(scope="module")
 def resources() -> dict[str, Any]:
-    if not FIXTURES.exists():
-        pytest.skip(f"Stripe fixtures not found at {FIXTURES}")
-    return json.loads(FIXTURES.read_text())["resources"]
+    return stripe_fixtures.resources()
 
 
 def fixture(resources: dict[str, Any], kind: str) -> dict[str, Any]:
