@@ -233,7 +233,7 @@ def test_sync_killed_mid_run_resumes_complete_without_duplicates(localstripe: Lo
 
 def test_invalid_key_is_one_masked_line_and_writes_nothing(localstripe: LocalStripe, tmp_path: Path) -> None:
     db = tmp_path / "payops.duckdb"
-    key = "rk_test_notAKeyLocalstripeAccepts9876"  # localstripe accepts only sk_ keys: a 401, like a revoked key
+    key = "rk_test_fakeKeyLocalstripeRefuses9876"  # localstripe accepts only sk_ keys: a 401, like a revoked key
     result = run_sync_cli(sync_env(localstripe, db, STRIPE_SECRET_KEY=key), cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

@@ -42,6 +42,6 @@ def test_action_errors_are_plain_sentences() -> None:
 
 
 def test_keys_are_masked_to_kind_and_last_four() -> None:
-    assert mask_secret("sk_test_abcdefghijklmnop1234") == "sk_test_…1234"
+    assert mask_secret("sk_test_fakeFAKEfakeFAKE1234") == "sk_test_…1234"
     assert mask_secret(None) == "(not set)"
-    assert "abcdefghijklmnop" not in mask_secret("rk_live_abcdefghijklmnop9999")
+    assert "fakeFAKE" not in mask_secret("rk_live_fakeFAKEfakeFAKE9999")
