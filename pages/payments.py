@@ -133,24 +133,16 @@ if selected:
                 st.error(f"Declined: {p['failure_code'] or ''} {p['decline_code'] or ''} — "
                          f"{p['failure_message'] or ''}")
             tabs = st.tabs(["Refunds", "Dispute", "Invoice", "Customer", "Timeline"])
-            with tabs[0]:
-                refunds = run_query(q.payment_refunds, provider, pid)
-                if refunds is not None and not refunds.empty:
-                    show_table(with_money(refunds, "amount"), f"refunds_{pid}.csv")
-                elif refunds is not None:
-                    st.caption("No refunds.")
-            with tabs[1]:
-                disputes = run_query(q.payment_disputes, provider, pid)
-                if disputes is not None and not disputes.empty:
-                    show_table(with_money(disputes, "amount"), f"disputes_{pid}.csv")
-                elif disputes is not None:
-                    st.caption("No dispute.")
-            with tabs[2]:
-                invoice = run_query(q.payment_invoice, provider, pid)
-                if invoice is not None and not invoice.empty:
-                    show_table(with_money(invoice, "amount_due", "amount_paid"), f"invoice_{pid}.csv")
-                elif invoice is not None:
-                    st.caption("Not paid through an invoice.")
+            related = ((q.payment_refunds, ("amount",), "refunds", "No refunds."),
+                       (q.payment_disputes, ("amount",), "disputes", "No dispute."),
+                       (q.payment_invoice, ("amount_due", "amount_paid"), "invoice", "Not paid through an invoice."))
+            for tab, (query, money, name, none) in zip(tabs[:3], related, strict=True):
+                with tab:
+                    rows = run_query(query, provider, pid)
+                    if rows is not None and not rows.empty:
+                        show_table(with_money(rows, *money), f"{name}_{pid}.csv")
+                    elif rows is not None:
+                        st.caption(none)
             with tabs[3]:
                 if p["customer_id"]:
                     customer = run_query(q.payment_customer, provider, str(p["customer_id"]))
