@@ -7,7 +7,7 @@ batch (the store's bulk path); `normalise` is the same specs applied to a batch 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,21 +160,25 @@ def _card_brand(b: Batch) -> list[Any]:
     return [v.lower().replace(" ", "_") if v.__class__ is str else None for v in card("brand")(b)]
 
 
-def _charge_children(b: Batch, kind: str) -> tuple[list[Obj], list[int]]:
+def _children(b: Batch, children_of: Callable[[Obj], Iterable[Any]]) -> tuple[list[Obj], list[int]]:
+    """Embedded objects with an id, each with the index of the object it came in (its parent)."""
     objs: list[Obj] = []
     parents: list[int] = []
-    if kind == "balance_transaction":
-        for i, o in enumerate(b.objs):
-            if o.get("balance_transaction").__class__ is dict and o["balance_transaction"].get("id"):
-                objs.append(o["balance_transaction"])
+    for i, o in enumerate(b.objs):
+        for child in children_of(o):
+            if isinstance(child, dict) and child.get("id"):
+                objs.append(child)
                 parents.append(i)
-    else:
-        for i, refunds in enumerate(b.sub("refunds")):
-            for refund in refunds.get("data") or ():
-                if isinstance(refund, dict) and refund.get("id"):
-                    objs.append(refund)
-                    parents.append(i)
     return objs, parents
+
+
+def _expanded_balance_transaction(o: Obj) -> tuple[Any, ...]:
+    return (o.get("balance_transaction"),)
+
+
+def _embedded_refunds(o: Obj) -> Iterable[Any]:
+    refunds = o.get("refunds")
+    return (refunds.get("data") or ()) if isinstance(refunds, dict) else ()
 
 
 CHARGE = _kind(
@@ -209,8 +213,8 @@ CHARGE = _kind(
     ("card_exp_month", card("exp_month")),
     ("card_exp_year", card("exp_year")),
     ("card_fingerprint", card("fingerprint")),
-    children=(("balance_transaction", lambda b: _charge_children(b, "balance_transaction")),
-              ("refund", lambda b: _charge_children(b, "refund"))),
+    children=(("balance_transaction", lambda b: _children(b, _expanded_balance_transaction)),
+              ("refund", lambda b: _children(b, _embedded_refunds))),
     prepare=_scrub_cards,
 )
 
@@ -302,16 +306,6 @@ def coupon(key: str) -> Extractor:
     return lambda b: [c.get(key) for c in b.each(_coupon_of)]
 
 
-def _subscription_children(b: Batch) -> tuple[list[Obj], list[int]]:
-    objs: list[Obj] = []
-    parents: list[int] = []
-    for i, o in enumerate(b.objs):
-        for item in _items(o):
-            objs.append(item)
-            parents.append(i)
-    return objs, parents
-
-
 SUBSCRIPTION = _kind(
     "subscriptions",
     ("customer_id", ident("customer")),
@@ -335,7 +329,7 @@ SUBSCRIPTION = _kind(
                                    for v in coupon("currency")(b)]),
     ("coupon_duration", coupon("duration")),
     ("item_count", field(_subscription_derived, 3)),
-    children=(("subscription_item", _subscription_children),),
+    children=(("subscription_item", lambda b: _children(b, _items)),),
 )
 
 
