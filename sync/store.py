@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import gc
 import os
@@ -18,6 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -30,6 +32,7 @@ from sqlalchemy.schema import CreateColumn
 from sync import action_schema, schema, webhook_schema  # noqa: F401  (they register their tables on metadata)
 from sync.errors import StoreError, StoreLockedError
 from sync.normalise import TableColumns, is_delete_event, normalise, normalise_columns
+from sync.stored_keys import StoredKeys, StoredKeysRegistry
 
 _ARROW_TYPES = {BigInteger: pa.int64(), Integer: pa.int32(), Boolean: pa.bool_(), DateTime: pa.timestamp("s"),
                 Text: pa.large_string()}
@@ -37,13 +40,13 @@ _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 # Objects normalised per pipeline step: the main thread normalises one chunk while DuckDB (which releases the
 # GIL) writes the previous one on the writer thread. Bounds memory whatever the size of one call.
-CHUNK_OBJECTS = 8192
+CHUNK_OBJECTS = 4096
 # DuckDB writes a transaction's appends straight into the file, compressed, once they fill a row group; with
 # its default of 122,880 rows a 20,000-object call instead went through the WAL uncompressed and was then
 # re-compressed by a checkpoint: 3-5x slower. A smaller row group keeps bulk loads on the direct path. With
 # 8,192 the periodic checkpoints still cost ~1.5-2 us per 20,000-object call's object (its partial last row
 # group); with 4,096 they cost ~0.1 us.
-DUCKDB_ROW_GROUP_SIZE = 4096
+DUCKDB_ROW_GROUP_SIZE = 2048
 # A checkpoint after every ~this many staged bytes keeps each one (and its memory) bounded; one checkpoint
 # over a million fresh rows peaked at +2 GB RSS.
 CHECKPOINT_BYTES = 256 * 1024 * 1024
@@ -52,16 +55,37 @@ _DUCKDB_CATALOG = "payops"
 # for a moment after each DuckDB statement; at CPython's default 5 ms switch interval it waited up to that long
 # every time. 0.5 ms took a 300,000-charge load from ~62,000 to ~80,000 objects/s here. The cyclic GC is paused
 # too: a load allocates millions of short-lived containers and no cycles; 100,000 inserts went 67k -> 78k/s.
-BULK_SWITCH_INTERVAL = 0.0005
+BULK_SWITCH_INTERVAL = 0.0001
 _switch_lock = threading.Lock()
 _switch_users = [0, 0.0]  # bulk loads running, the interval to restore after the last
 _gc_was_enabled = [True]
+# glibc hands freed heap back to the kernel once 128 KB sit free at its top, so every chunk's ~25 MB of JSON
+# bytes came back as fresh pages the kernel had to zero: ~1 page fault and ~2 us per object (a fifth of a load's
+# CPU). During the first bulk load the process starts keeping up to this much freed heap for reuse.
+RETAINED_HEAP_BYTES = 256 * 1024 * 1024
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # glibc's mallopt parameters
+_heap_retained = [False]
+
+
+def _retain_freed_heap() -> None:
+    """Once per process, on glibc only (elsewhere the allocator is left as it is)."""
+    if _heap_retained[0]:
+        return
+    _heap_retained[0] = True
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_TRIM_THRESHOLD, RETAINED_HEAP_BYTES)
+    mallopt(_M_TOP_PAD, 64 * 1024 * 1024)
+    mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)  # glibc's largest: a chunk's joined JSON comes from the heap too
 
 
 @contextmanager
 def _short_gil_switches() -> Iterator[None]:
     with _switch_lock:
         if _switch_users[0] == 0:
+            _retain_freed_heap()
             _switch_users[1] = sys.getswitchinterval()
             sys.setswitchinterval(min(BULK_SWITCH_INTERVAL, _switch_users[1]))
             _gc_was_enabled[0] = gc.isenabled()
@@ -124,6 +148,7 @@ class _DuckDBFiles:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open: dict[str, list[Any]] = {}  # real path -> [root connection, users]
+        self._keys: dict[int, StoredKeysRegistry] = {}  # id(root connection) -> its tables' stored keys
 
     def acquire(self, path: str) -> Any:
         import duckdb
@@ -144,7 +169,12 @@ class _DuckDBFiles:
                     root.close()
                     raise
                 self._open[key] = [root, 1]
+            self._keys[id(root)] = StoredKeysRegistry()
             return root
+
+    def stored_keys(self, root: Any) -> StoredKeysRegistry:
+        with self._lock:
+            return self._keys[id(root)]
 
     def release(self, root: Any) -> None:
         with self._lock:
@@ -155,6 +185,7 @@ class _DuckDBFiles:
                         return
                     del self._open[key]
                     break
+            self._keys.pop(id(root), None)
         root.close()
 
 
@@ -347,13 +378,14 @@ class Store:
         cur = self._write_cursor
         pending: Future[None] | None = None
         staged_bytes = 0
+        txn = _BulkWrite(_FILES.stored_keys(self._duck))
         cur.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
                 staged = {name: table for name, table in batch.items() if table.num_rows}
                 if pending is not None:
                     pending.result()
-                pending = self._writer.submit(_write_staged, cur, staged) if staged else None
+                pending = self._writer.submit(_write_staged, cur, staged, txn) if staged else None
                 for name, table in staged.items():
                     counts[name] = counts.get(name, 0) + table.num_rows
                     staged_bytes += table.nbytes
@@ -361,6 +393,7 @@ class Store:
                 pending.result()
                 pending = None
             cur.execute("COMMIT")
+            txn.registry.committed(txn.inserted)
         except BaseException:
             if pending is not None:
                 pending.exception()  # wait: the writer must be idle before the rollback
@@ -455,6 +488,13 @@ class Store:
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Pipeline steps of at most `size` objects; of equal sizes when the count is known. The writer's step k
+    overlaps the main thread's step k+1, so a short step after a long one left the main thread waiting."""
+    if isinstance(items, Sequence):
+        steps = -(-len(items) // size)
+        for k in range(steps):
+            yield list(items[k * len(items) // steps:(k + 1) * len(items) // steps])
+        return
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
@@ -479,6 +519,7 @@ def _latest_per_key(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _MERGE_SQL: dict[str, str] = {}
+_UPDATE_SQL: dict[str, str] = {}
 _STUB_KEYS = frozenset({"id", "object", "deleted"})
 
 
@@ -503,22 +544,68 @@ def _duckdb_merge_sql(table: SATable) -> str:
     return sql
 
 
-def _write_staged(cur: Any, staged: Mapping[str, pa.Table]) -> None:
+class _BulkWrite:
+    """One bulk-load transaction's view of the stored keys: which tables it has checked, rows it inserted."""
+
+    def __init__(self, registry: StoredKeysRegistry) -> None:
+        self.registry = registry
+        self.inserted: dict[str, int] = {}
+
+    def keys(self, cur: Any, table: str) -> StoredKeys:
+        keys = self.registry.table(table)
+        if table not in self.inserted:  # this transaction's first write to it
+            with self.registry.lock:
+                keys.check(cur, table)
+            self.inserted[table] = 0
+        return keys
+
+
+def _duckdb_update_sql(table: SATable) -> str:
+    """Replace stored rows of staged keys by a newer-or-equal version, matching on `created` too (see below)."""
+    sql = _UPDATE_SQL.get(table.name)
+    if sql is None:
+        sets = ", ".join(f'"{c.name}" = s."{c.name}"' for c in table.columns if c.name not in ("provider", "id"))
+        sql = _UPDATE_SQL[table.name] = (
+            f"UPDATE {table.name} AS t SET {sets} FROM staging_{table.name} AS s "
+            "WHERE t.provider = s.provider AND t.id = s.id AND t.created = s.created AND t.version <= s.version"
+        )
+    return sql
+
+
+def _write_staged(cur: Any, staged: Mapping[str, pa.Table], txn: _BulkWrite) -> None:
     """Runs on the writer thread: DuckDB releases the GIL while it scans the Arrow batches.
 
-    A key-only probe first: when no staged key is stored yet (a backfill), a plain INSERT appends the batch,
-    about twice as fast as MERGE, whose join carries every staged column (raw included) into its hash table.
+    Keys the stored-key hashes certainly do not hold are appended with a plain INSERT (a backfill). The others
+    are updated first by an UPDATE that also matches on `created`, which never changes for an object: its min/max
+    over the chunk lets DuckDB skip every row group created outside it, where a join on the key alone scans every
+    stored key (O(table) per chunk). When that UPDATE accounts for every maybe-stored key, the rest are new; when
+    it does not (a stored newer version, a stub without `created`, a shared hash), one MERGE decides them all.
     """
     for name, arrow in staged.items():
         view = f"staging_{name}"
         cur.register(view, arrow)
         try:
-            stored = cur.execute(f"SELECT count(*) FROM {view} AS s JOIN {name} AS t "
-                                 "ON t.provider = s.provider AND t.id = s.id").fetchone()[0]
-            if stored:
-                cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
-            else:
+            keys = txn.keys(cur, name)
+            hashes = cur.execute(f"SELECT hash(provider, id) AS h FROM {view}").fetchnumpy()["h"]
+            with txn.registry.lock:
+                maybe = keys.maybe_stored(hashes)
+            maybe_count = int(maybe.sum())
+            inserted = arrow.num_rows
+            if not maybe_count:
                 cur.execute(f"INSERT INTO {name} SELECT * FROM {view}")
+            elif cur.execute(_duckdb_update_sql(schema.OBJECT_TABLES[name])).fetchall()[0][0] == maybe_count:
+                inserted -= maybe_count
+                if inserted:
+                    cur.unregister(view)
+                    cur.register(view, arrow.filter(pa.array(~maybe)))
+                    cur.execute(f"INSERT INTO {name} SELECT * FROM {view}")
+            else:
+                before = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+                cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
+                inserted = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before
+            with txn.registry.lock:
+                keys.add(hashes)
+            txn.inserted[name] += inserted
         finally:
             cur.unregister(view)
 
@@ -550,11 +637,20 @@ def _columns_to_arrow(table: SATable, columns: Mapping[str, list[Any]], n: int) 
         if values is None:
             arrays.append(pa.nulls(n, typ))
         elif name == "raw":
-            # JSON bytes straight into one buffer, then viewed as the UTF-8 text they are (orjson writes UTF-8).
-            arrays.append(pa.array(values, pa.large_binary()).view(typ))
+            arrays.append(_json_text_array(values))
         else:
             arrays.append(pa.array(values, typ))
     return pa.Table.from_arrays(arrays, names=list(names))
+
+
+def _json_text_array(docs: Sequence[bytes | None]) -> pa.Array:
+    """JSON documents (orjson's UTF-8 bytes) as one Arrow text array: one join and the offsets, where
+    pa.array() appended them one by one into a growing buffer (1.5-2.9 us vs 0.4-0.6 us per 3 KB object)."""
+    if None in docs:
+        return pa.array(docs, pa.large_binary()).view(pa.large_string())
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)), out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(docs), pa.py_buffer(offsets), pa.py_buffer(b"".join(docs)))
 
 
 _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[pa.DataType, ...]]] = {}

@@ -300,12 +300,74 @@ def test_a_bulk_load_restores_the_gil_switch_interval_and_gc(store: Store, monke
     seen: list[float] = []
     gc_during: list[bool] = []
     real = store_module._write_staged
-    monkeypatch.setattr(store_module, "_write_staged", lambda cur, staged: (
-        seen.append(sys.getswitchinterval()), gc_during.append(gc.isenabled()), real(cur, staged))[2])
+    monkeypatch.setattr(store_module, "_write_staged", lambda *args: (
+        seen.append(sys.getswitchinterval()), gc_during.append(gc.isenabled()), real(*args))[2])
     store.apply_objects("stripe", [charge("ch_1")], version=1)
     bad = charge("ch_bad")
     bad["amount"] = "not a number"
     with pytest.raises(Exception):  # noqa: B017 - pyarrow's own error type; what matters is the restore
         store.apply_objects("stripe", [bad], version=1)
-    assert seen == [store_module.BULK_SWITCH_INTERVAL] and sys.getswitchinterval() == before
+    assert seen == [pytest.approx(store_module.BULK_SWITCH_INTERVAL)] and sys.getswitchinterval() == before
     assert gc_during == [False] and gc.isenabled()  # the cyclic GC pauses during a bulk load only
+
+
+def test_a_stub_without_created_is_replaced_by_the_full_object(store: Store) -> None:
+    """The stub row has no `created`: the UPDATE that matches on `created` misses it, and the MERGE takes over."""
+    store.apply_events("stripe", [event("evt_1", "customer.deleted", 20, {"id": "cus_9", "object": "customer",
+                                                                           "deleted": True})])
+    customer = dict(RESOURCES["customer"], id="cus_9", email="late@example.com")
+    store.apply_objects("stripe", [customer, dict(customer, id="cus_10", email="new@example.com")], version=30)
+    found = store.query("SELECT id, email, deleted, version FROM customers ORDER BY id")
+    assert found.to_dict("records") == [
+        {"id": "cus_10", "email": "new@example.com", "deleted": False, "version": 30},
+        {"id": "cus_9", "email": "late@example.com", "deleted": False, "version": 30},
+    ]
+
+
+def test_keys_written_around_the_store_are_seen_before_the_next_load(store: Store) -> None:
+    """The stored-key hashes are rebuilt when the table's row count says a write bypassed them."""
+    store.apply_objects("stripe", [charge("ch_1", 100)], version=10)
+    store.cursor().execute("INSERT INTO payments (provider, id, version, deleted, amount) "
+                           "VALUES ('stripe', 'ch_outside', 5, false, 1)")
+    store.apply_objects("stripe", [charge("ch_outside", 700), charge("ch_2", 200)], version=10)
+    assert store.query("SELECT id, amount FROM payments ORDER BY id").values.tolist() == [
+        ["ch_1", 100], ["ch_2", 200], ["ch_outside", 700]]
+
+
+def test_two_stores_on_one_file_share_what_is_stored(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'payops.duckdb'}"
+    first, second = Store(url), Store(url)
+    try:
+        first.apply_objects("stripe", [charge("ch_1", 100)], version=10)
+        second.apply_objects("stripe", [charge("ch_1", 150), charge("ch_2", 200)], version=11)
+        first.apply_objects("stripe", [charge("ch_2", 250)], version=12)
+        assert first.query("SELECT id, amount, version FROM payments ORDER BY id").values.tolist() == [
+            ["ch_1", 150, 11], ["ch_2", 250, 12]]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_reload_in_a_new_process_updates_in_place(tmp_path: Path) -> None:
+    """A fresh process reads the stored keys from the file: a re-load updates every row, appends none."""
+    path = tmp_path / "payops.duckdb"
+    objs = [charge(f"ch_{i}", i) for i in range(50)]
+    with_store = Store(f"duckdb:///{path}")
+    with_store.apply_objects("stripe", objs, version=1)
+    with_store.close()
+    again = Store(f"duckdb:///{path}")
+    try:
+        again.apply_objects("stripe", [dict(o, amount=o["amount"] + 1000) for o in objs] + [charge("ch_new", 7)],
+                            version=2)
+        found = again.query("SELECT count(*) AS n, sum(amount) AS total, min(version) AS v FROM payments")
+        assert found.to_dict("records") == [{"n": 51, "total": sum(range(50)) + 50 * 1000 + 7, "v": 2}]
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize(("count", "size", "steps"), [
+    (0, 4, []), (3, 4, [3]), (4, 4, [4]), (5, 4, [2, 3]), (9, 4, [3, 3, 3]), (20_000, 4096, [4000] * 5)])
+def test_known_length_loads_split_into_equal_steps(count: int, size: int, steps: list[int]) -> None:
+    chunks = list(store_module._chunks(list(range(count)), size))
+    assert [len(c) for c in chunks] == steps
+    assert [x for c in chunks for x in c] == list(range(count))
