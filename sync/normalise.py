@@ -107,17 +107,16 @@ def _kind(table: str | None, *columns: tuple[str, Extractor], children: Any = ()
 # -- charges -------------------------------------------------------------------------------------------------
 
 
-def _scrub(container: Obj) -> None:
-    if container is not _EMPTY and ("number" in container or "cvc" in container):
+def _scrub(containers: Iterable[Obj]) -> None:
+    # Found with one comprehension first: almost none carry a PAN key, and a call per object cost ~0.2 us.
+    for container in [c for c in containers if "number" in c or "cvc" in c]:
         for key in _PAN_KEYS:
             container.pop(key, None)
 
 
 def _scrub_cards(b: Batch) -> None:
-    for card in b.sub("payment_method_details", "card"):
-        _scrub(card)
-    for source in b.sub("source"):
-        _scrub(source)
+    _scrub(b.sub("payment_method_details", "card"))
+    _scrub(b.sub("source"))
 
 
 def _cards(b: Batch) -> list[Obj]:
@@ -172,13 +171,32 @@ def _children(b: Batch, children_of: Callable[[Obj], Iterable[Any]]) -> tuple[li
     return objs, parents
 
 
-def _expanded_balance_transaction(o: Obj) -> tuple[Any, ...]:
-    return (o.get("balance_transaction"),)
+def _expanded(key: str) -> Callable[[Batch], tuple[list[Obj], list[int]]]:
+    """An expandable field that came expanded (an object, not its id), as a child of the object it came in."""
+
+    def find(b: Batch) -> tuple[list[Obj], list[int]]:
+        values = [o.get(key) for o in b.objs]
+        parents = [i for i, v in enumerate(values) if v.__class__ is dict and v.get("id")]
+        return [values[i] for i in parents], parents
+
+    return find
 
 
-def _embedded_refunds(o: Obj) -> Iterable[Any]:
-    refunds = o.get("refunds")
-    return (refunds.get("data") or ()) if isinstance(refunds, dict) else ()
+def _embedded_list(key: str) -> Callable[[Batch], tuple[list[Obj], list[int]]]:
+    """The objects of an embedded list (`obj[key].data`), as children of the object each came in."""
+
+    def find(b: Batch) -> tuple[list[Obj], list[int]]:
+        lists = b.sub(key)
+        objs: list[Obj] = []
+        parents: list[int] = []
+        for i in [i for i, v in enumerate(lists) if v.get("data")]:
+            for child in lists[i]["data"]:
+                if isinstance(child, dict) and child.get("id"):
+                    objs.append(child)
+                    parents.append(i)
+        return objs, parents
+
+    return find
 
 
 CHARGE = _kind(
@@ -213,8 +231,7 @@ CHARGE = _kind(
     ("card_exp_month", card("exp_month")),
     ("card_exp_year", card("exp_year")),
     ("card_fingerprint", card("fingerprint")),
-    children=(("balance_transaction", lambda b: _children(b, _expanded_balance_transaction)),
-              ("refund", lambda b: _children(b, _embedded_refunds))),
+    children=(("balance_transaction", _expanded("balance_transaction")), ("refund", _embedded_list("refunds"))),
     prepare=_scrub_cards,
 )
 
@@ -425,10 +442,8 @@ BALANCE_TRANSACTION = _kind(
 
 def _scrub_event_cards(b: Batch) -> None:
     # An event's raw carries its object's snapshot: a charge's card containers are scrubbed there too.
-    for card in b.sub("data", "object", "payment_method_details", "card"):
-        _scrub(card)
-    for source in b.sub("data", "object", "source"):
-        _scrub(source)
+    _scrub(b.sub("data", "object", "payment_method_details", "card"))
+    _scrub(b.sub("data", "object", "source"))
 
 
 EVENT = _kind(
@@ -444,13 +459,6 @@ EVENT = _kind(
 )
 
 
-def _expanded_charge(b: Batch) -> tuple[list[Obj], list[int]]:
-    # Charges are synced as charges; a PaymentIntent only contributes its charge when it was expanded.
-    pairs = [(o["latest_charge"], i) for i, o in enumerate(b.objs)
-             if isinstance(o.get("latest_charge"), dict) and o["latest_charge"].get("id")]
-    return [c for c, _ in pairs], [i for _, i in pairs]
-
-
 KINDS: dict[str, Kind] = {
     "charge": CHARGE,
     "refund": REFUND,
@@ -461,7 +469,7 @@ KINDS: dict[str, Kind] = {
     "invoice": INVOICE,
     "balance_transaction": BALANCE_TRANSACTION,
     "event": EVENT,
-    "payment_intent": _kind(None, children=(("charge", _expanded_charge),)),
+    "payment_intent": _kind(None, children=(("charge", _expanded("latest_charge")),)),  # only when expanded
 }
 NORMALISERS = KINDS  # the object kinds PayOps keeps
 

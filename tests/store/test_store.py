@@ -371,3 +371,18 @@ def test_known_length_loads_split_into_equal_steps(count: int, size: int, steps:
     chunks = list(store_module._chunks(list(range(count)), size))
     assert [len(c) for c in chunks] == steps
     assert [x for c in chunks for x in c] == list(range(count))
+
+
+def test_a_shed_after_a_checkpoint_keeps_the_data_and_restores_the_memory_limit(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = store.query("SELECT current_setting('memory_limit') AS v").v[0]
+    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
+    monkeypatch.setattr(store_module, "CHECKPOINTS_PER_SHED", 1)
+    shed: list[str] = []
+    real = store_module._shed_cached_blocks
+    monkeypatch.setattr(store_module, "_shed_cached_blocks", lambda cur: (shed.append("shed"), real(cur)))
+    store.apply_objects("stripe", [charge(f"ch_{i}", i) for i in range(20)], version=1)
+    store.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(20)], version=2)
+    assert shed == ["shed", "shed"]
+    assert store.query("SELECT current_setting('memory_limit') AS v").v[0] == limit
+    assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[20, 210]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 
-from sync import stored_keys
 from sync.stored_keys import StoredKeys, StoredKeysRegistry
 
 
@@ -21,13 +20,13 @@ def test_added_hashes_are_maybe_stored_and_others_are_not() -> None:
     assert keys.maybe_stored(hashes(10, 15, 20, 30, 40, 0)).tolist() == [True, False, True, True, False, False]
 
 
-def test_runs_are_merged_without_losing_any(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(stored_keys, "_MAX_RUNS", 2)
+def test_runs_are_merged_without_losing_any() -> None:
     keys = StoredKeys()
-    for start in range(0, 50, 5):
-        keys.add(hashes(*range(start, start + 5)))
-    assert len(keys._runs) <= 3
-    assert keys.maybe_stored(hashes(*range(60))).tolist() == [True] * 50 + [False] * 10
+    for start in range(0, 500, 5):
+        keys.add(hashes(*range(start + 4, start - 1, -1)))  # unsorted within a run too
+    assert len(keys._runs) <= 7  # one per set bit of 100 runs, give or take
+    assert all((np.diff(run.astype(np.int64)) > 0).all() for run in keys._runs)
+    assert keys.maybe_stored(hashes(*range(600))).tolist() == [True] * 500 + [False] * 100
 
 
 def test_check_rebuilds_from_the_table_only_when_its_row_count_moved() -> None:
