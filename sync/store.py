@@ -642,8 +642,12 @@ def _stage(provider: str, tables: TableColumns, version: int | Sequence[int],
     out = {}
     for name, (columns, sources) in tables.items():
         n = len(sources)
+        # The columns every row of a call shares are laid out by Arrow, not through a Python list per row.
         versions = [version] * n if isinstance(version, int) else [version[i] for i in sources]
-        columns = dict(columns, provider=[provider] * n, version=versions, deleted=[deleted[i] for i in sources])
+        columns = dict(
+            columns, provider=pa.repeat(pa.scalar(provider, pa.string()), n),
+            version=pa.repeat(pa.scalar(version, pa.int64()), n) if isinstance(version, int) else versions,
+            deleted=[deleted[i] for i in sources] if any(deleted) else pa.repeat(pa.scalar(False), n))
         table = _columns_to_arrow(schema.OBJECT_TABLES[name], columns, n)
         ids = columns["id"]
         if len(set(ids)) != n:
@@ -655,13 +659,15 @@ def _stage(provider: str, tables: TableColumns, version: int | Sequence[int],
     return out
 
 
-def _columns_to_arrow(table: SATable, columns: Mapping[str, list[Any]], n: int) -> pa.Table:
+def _columns_to_arrow(table: SATable, columns: Mapping[str, list[Any] | pa.Array], n: int) -> pa.Table:
     names, types = _column_spec(table)
     arrays = []
     for name, typ in zip(names, types, strict=True):
         values = columns.get(name)
         if values is None:
             arrays.append(pa.nulls(n, typ))
+        elif isinstance(values, pa.Array):
+            arrays.append(values)
         elif name == "raw":
             arrays.append(_json_text_array(values))
         else:
