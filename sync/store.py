@@ -278,9 +278,16 @@ class Store:
         """Run a read query with `:name` parameters and return a DataFrame."""
         params = dict(params or {})
         if self.is_duckdb:
+            import duckdb
+
             used = set(_NAMED_PARAM.findall(sql))
             native = _NAMED_PARAM.sub(lambda m: "$" + m.group(1), sql)
-            return self.cursor().execute(native, {k: v for k, v in params.items() if k in used}).df()
+            try:
+                return self.cursor().execute(native, {k: v for k, v in params.items() if k in used}).df()
+            except duckdb.OutOfMemoryException:
+                # Also possible for a moment while a large sync sheds DuckDB's cache (_shed_cached_blocks).
+                raise StoreError("The store ran out of memory for this view. Reload the page; if it happens "
+                                 "again, narrow the date range or filters.") from None
         from sqlalchemy import text
 
         with self.engine.connect() as conn:

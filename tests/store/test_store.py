@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 from sync import schema
 from sync import store as store_module
-from sync.errors import StoreLockedError
+from sync.errors import StoreError, StoreLockedError
 from sync.store import Store
 from tests import stripe_fixtures
 
@@ -386,3 +386,12 @@ def test_a_shed_after_a_checkpoint_keeps_the_data_and_restores_the_memory_limit(
     assert shed == ["shed", "shed"]
     assert store.query("SELECT current_setting('memory_limit') AS v").v[0] == limit
     assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[20, 210]]
+
+
+def test_a_query_out_of_memory_is_a_store_error_that_says_what_to_do(store: Store) -> None:
+    store.cursor().execute("SET memory_limit = '2MB'")
+    try:
+        with pytest.raises(StoreError, match="Reload the page"):
+            store.query("SELECT i % 100000 AS k, list(i) FROM range(3000000) AS t(i) GROUP BY k")
+    finally:
+        store.cursor().execute("RESET memory_limit")
