@@ -103,7 +103,7 @@ def run_child(path: str, n: int, batch: int, update: bool) -> dict[str, Any]:
     """One pass in this process: returns seconds inside apply_objects and peak RSS."""
     from sync.store import Store
 
-    store = Store(f"duckdb:///{path}")
+    store = Store(f"duckdb:///{path}", exclusive=True)
     baseline = rss_mb()
     version = BASE_CREATED + 10 * n + (1 if update else 0)
     elapsed = cpu = 0.0

@@ -102,7 +102,8 @@ def _summary(title: str, counts: dict[str, int], status: str) -> Table:
 def _open_store(settings: Settings) -> Any:
     from sync.store import Store
 
-    return Store(settings.database_url)
+    # Exclusive: this process runs one sync on one thread, so a long load may re-attach the file to bound memory.
+    return Store(settings.database_url, exclusive=True)
 
 
 def _load_demo(store: Any, *, seed: int, scale: int | None, progress: Callable[[str, int, bool], None] | None) -> dict:

@@ -53,9 +53,10 @@ DUCKDB_ROW_GROUP_SIZE = 2048
 # A checkpoint after every ~this many staged bytes keeps each one (and its memory, re-loads' in-memory updates
 # included) bounded; one checkpoint over a million fresh rows peaked at +2 GB RSS.
 CHECKPOINT_BYTES = 256 * 1024 * 1024
-# Every this many such checkpoints DuckDB's block cache is cut to SHED_TO_BYTES (see _shed_cached_blocks).
-CHECKPOINTS_PER_SHED = 4
 SHED_TO_BYTES = 64 * 1024 * 1024
+# A shared store sheds DuckDB's cached blocks at every this many cache drops (see Store._drop_caches): after every
+# checkpoint it cost ~5% of a load, as the shed's heap trim made the next chunks re-fault ~150 MB.
+SHARED_DROPS_PER_SHED = 4
 _DUCKDB_CATALOG = "payops"
 # While a bulk load runs, the main thread holds the GIL normalising the next chunk and the writer thread needs it
 # for a moment after each DuckDB statement; at CPython's default 5 ms switch interval it waited up to that long
@@ -168,10 +169,7 @@ class _DuckDBFiles:
             root = duckdb.connect(":memory:")
             if key != ":memory:":
                 try:
-                    # ATTACH, not connect(path): only ATTACH takes a row group size.
-                    root.execute(f"ATTACH '{key.replace(chr(39), chr(39) * 2)}' AS {_DUCKDB_CATALOG} "
-                                 f"(ROW_GROUP_SIZE {DUCKDB_ROW_GROUP_SIZE})")
-                    root.execute(f"USE {_DUCKDB_CATALOG}")
+                    _attach(root, key)
                     # Write each row group of a bulk INSERT as soon as it is full, on the writer thread, instead of
                     # buffering five and compressing them inside COMMIT on the caller's (busiest) thread.
                     root.execute("SET write_buffer_row_group_count = 1")
@@ -186,6 +184,19 @@ class _DuckDBFiles:
         with self._lock:
             return self._keys[id(root)]
 
+    def sole_user(self, root: Any) -> bool:
+        """Whether exactly one Store has this DuckDB database open."""
+        with self._lock:
+            return any(entry[0] is root and entry[1] == 1 for entry in self._open.values())
+
+    def reattach(self, root: Any) -> None:
+        """Close and re-open the database under the same name (every cursor on `root` finds it again)."""
+        path = root.execute(f"SELECT path FROM duckdb_databases() WHERE database_name = '{_DUCKDB_CATALOG}'"
+                            ).fetchall()[0][0]
+        root.execute("USE memory")
+        root.execute(f"DETACH {_DUCKDB_CATALOG}")
+        _attach(root, path)
+
     def release(self, root: Any) -> None:
         with self._lock:
             for key, entry in list(self._open.items()):
@@ -199,14 +210,26 @@ class _DuckDBFiles:
         root.close()
 
 
+def _attach(root: Any, path: str) -> None:
+    # ATTACH, not connect(path): only ATTACH takes a row group size.
+    root.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS {_DUCKDB_CATALOG} "
+                 f"(ROW_GROUP_SIZE {DUCKDB_ROW_GROUP_SIZE})")
+    root.execute(f"USE {_DUCKDB_CATALOG}")
+
+
 _FILES = _DuckDBFiles()
 
 
 class Store:
-    """One store per process. DuckDB files get a native fast path for bulk loads and queries."""
+    """One store per process. DuckDB files get a native fast path for bulk loads and queries.
 
-    def __init__(self, url: str) -> None:
+    `exclusive`: the caller promises that no other thread uses this store while it writes (the sync command);
+    bulk loads may then re-attach the DuckDB file to drop what DuckDB keeps of it (see _drop_caches).
+    """
+
+    def __init__(self, url: str, *, exclusive: bool = False) -> None:
         self.url = url
+        self.exclusive = exclusive
         self.is_duckdb = url.startswith("duckdb://")
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -217,7 +240,7 @@ class Store:
         self._writer: ThreadPoolExecutor | None = None
         self._write_cursor: Any = None
         self._staged_bytes = 0
-        self._checkpoints = 0
+        self._drops = 0
         try:
             if self.is_duckdb:
                 self.path = url.removeprefix("duckdb:///") or ":memory:"
@@ -418,14 +441,29 @@ class Store:
             cur.execute("ROLLBACK")
             raise
         self._staged_bytes += staged_bytes
-        if self._staged_bytes >= CHECKPOINT_BYTES:
+        checkpoint = self._staged_bytes >= CHECKPOINT_BYTES
+        if checkpoint:
             self._staged_bytes = 0
             # Best effort: if it cannot run now, DuckDB checkpoints by itself later; the data is durable.
             with contextlib.suppress(Exception):
                 cur.execute("CHECKPOINT")
-            self._checkpoints += 1
-            if self._checkpoints % CHECKPOINTS_PER_SHED == 0:
-                _shed_cached_blocks(cur)
+        if checkpoint or txn.scanned:
+            self._drop_caches(cur)
+
+    def _drop_caches(self, cur: Any) -> None:
+        """Bound what DuckDB keeps of a table it wrote or read, so a load's memory does not grow with the table.
+
+        DuckDB holds every row group's metadata (~40 bytes per stored row here, outside its buffer pool) and the
+        blocks it wrote or read for as long as the database stays attached. An exclusive store (the sync command's)
+        re-attaches the file: ~15 ms, and a 1,000,000-object load then peaked within 5-10% of a 100,000-object one
+        (+28-33% before). A shared store may have queries running on other threads, so it only sheds the blocks,
+        every SHARED_DROPS_PER_SHED-th time: a shed also trims the process's heap, which the next chunks re-fault.
+        """
+        if self.exclusive and _FILES.sole_user(self._duck):
+            _FILES.reattach(self._duck)
+        elif self._drops % SHARED_DROPS_PER_SHED == 0:
+            _shed_cached_blocks(cur)
+        self._drops += 1
 
     def _upsert_sql(self, conn: Connection, batches: Mapping[str, list[dict[str, Any]]]) -> None:
         """Portable path (PostgreSQL): INSERT ... ON CONFLICT DO UPDATE only when the new version is newer."""
@@ -509,13 +547,11 @@ class Store:
 
 
 def _shed_cached_blocks(cur: Any) -> None:
-    """Let DuckDB drop the table blocks it keeps cached after writing them, and its allocator's spare pages.
+    """Let DuckDB drop the table blocks it keeps cached after writing or reading them (~30 ms).
 
     DuckDB evicts cached blocks only when it needs the memory under `memory_limit` (80% of RAM by default), so a
-    load's memory grew with the table: ~190 bytes per stored row, plus what its allocator kept. A permanently lower
-    limit made every load evict and re-fault pages (25% slower). Briefly lowering it evicts the clean blocks (they
-    are on disk) in ~30 ms; every fourth checkpoint (~1 GB staged) bounds the cache to what ~300,000 objects leave
-    behind at ~1% of a load's time, where after every checkpoint it cost ~5% for 50 MB less peak at 1,000,000.
+    shared store's memory grew with the table. A permanently lower limit made every load evict and re-fault pages
+    (25% slower); briefly lowering it evicts the clean blocks (they are on disk).
     """
     with contextlib.suppress(Exception):  # blocks in use cannot go: DuckDB refuses and keeps its limit
         cur.execute(f"SET memory_limit = '{SHED_TO_BYTES}B'")
@@ -582,12 +618,13 @@ class _BulkWrite:
     def __init__(self, registry: StoredKeysRegistry) -> None:
         self.registry = registry
         self.inserted: dict[str, int] = {}
+        self.scanned = False  # whether it read every stored key of some table (rebuilding their hashes)
 
     def keys(self, cur: Any, table: str) -> StoredKeys:
         keys = self.registry.table(table)
         if table not in self.inserted:  # this transaction's first write to it
             with self.registry.lock:
-                keys.check(cur, table)
+                self.scanned |= keys.check(cur, table)
             self.inserted[table] = 0
         return keys
 
@@ -636,7 +673,7 @@ def _write_staged(cur: Any, staged: Mapping[str, pa.Table], txn: _BulkWrite) -> 
                 cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
                 inserted = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before
             with txn.registry.lock:
-                keys.add(hashes)
+                keys.add(hashes[~maybe])  # a maybe-stored key's hash is in the set already, stored or not
             txn.inserted[name] += inserted
         finally:
             cur.unregister(view)

@@ -23,13 +23,19 @@ class StoredKeys:
         self._runs: list[np.ndarray] = []
         self.rows: int | None = None  # the committed row count the hashes were last known to cover
 
-    def check(self, cur: Any, table: str) -> None:
-        """Inside a write transaction, before its first write to `table`: rebuild unless the row count matches."""
+    def check(self, cur: Any, table: str) -> bool:
+        """Inside a write transaction, before its first write to `table`: rebuild unless the row count matches.
+        Returns whether it rebuilt (read every stored key)."""
         rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        if rows != self.rows:
-            hashes = cur.execute(f"SELECT hash(provider, id) AS h FROM {table}").fetchnumpy()["h"]
-            self._runs = [np.sort(np.asarray(hashes, dtype=np.uint64))]
-            self.rows = rows
+        if rows == self.rows:
+            return False
+        self._runs = []  # before reading: the old and the new set are never held together
+        run = np.asarray(cur.execute(f"SELECT hash(provider, id) AS h FROM {table}").fetchnumpy()["h"],
+                         dtype=np.uint64)
+        run.sort()  # in place: a copy would double this (8 bytes per stored key) for a moment
+        self._runs = [run]
+        self.rows = rows
+        return rows > 0
 
     def maybe_stored(self, hashes: np.ndarray) -> np.ndarray:
         """A boolean mask over `hashes`: False means that key is certainly not stored."""
@@ -41,13 +47,16 @@ class StoredKeys:
         return found
 
     def add(self, hashes: np.ndarray) -> None:
-        """Hashes arrive in runs (one per chunk), merged like a binary counter: a run absorbs the one before it
-        while that one is no bigger, so lookups search O(log n) runs and each hash is merged O(log n) times
-        (the first version re-sorted everything every 16 chunks: work that grew with the table)."""
+        """Hashes of newly stored keys arrive in runs (one per chunk), merged like a binary counter: a run absorbs
+        the one before it while that one is no bigger, so lookups search O(log n) runs and each hash is merged
+        O(log n) times (the first version re-sorted everything every 16 chunks: work that grew with the table)."""
+        if not len(hashes):
+            return
         run = np.sort(hashes)
         while self._runs and len(self._runs[-1]) <= len(run):
-            # Two sorted runs: the stable sort (timsort for 64-bit keys) merges them in one linear pass.
-            run = np.sort(np.concatenate((self._runs.pop(), run)), kind="stable")
+            run = np.concatenate((self._runs.pop(), run))
+            # Two sorted runs: the stable sort (timsort for 64-bit keys) merges them in one linear pass, in place.
+            run.sort(kind="stable")
         self._runs.append(run)
 
 

@@ -7,6 +7,7 @@ import gc
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -377,7 +378,7 @@ def test_a_shed_after_a_checkpoint_keeps_the_data_and_restores_the_memory_limit(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     limit = store.query("SELECT current_setting('memory_limit') AS v").v[0]
     monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
-    monkeypatch.setattr(store_module, "CHECKPOINTS_PER_SHED", 1)
+    monkeypatch.setattr(store_module, "SHARED_DROPS_PER_SHED", 1)
     shed: list[str] = []
     real = store_module._shed_cached_blocks
     monkeypatch.setattr(store_module, "_shed_cached_blocks", lambda cur: (shed.append("shed"), real(cur)))
@@ -395,3 +396,78 @@ def test_a_query_out_of_memory_is_a_store_error_that_says_what_to_do(store: Stor
             store.query("SELECT i % 100000 AS k, list(i) FROM range(3000000) AS t(i) GROUP BY k")
     finally:
         store.cursor().execute("RESET memory_limit")
+
+
+def _spy_reattach(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    calls: list[Any] = []
+    real = store_module._FILES.reattach
+    monkeypatch.setattr(store_module._FILES, "reattach", lambda root: (calls.append(root), real(root)))
+    return calls
+
+
+def test_an_exclusive_store_reattaches_its_file_after_a_checkpoint_and_every_way_in_still_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
+    reattached = _spy_reattach(monkeypatch)
+    store = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}", exclusive=True)
+    try:
+        # A cursor another thread opened before the re-attach (the engine's pooled ones are the same kind).
+        other = ThreadPoolExecutor(1)
+        count = "SELECT count(*) AS n, sum(amount) AS total, min(version) AS v FROM payments"
+        assert other.submit(store.query, count).result().n[0] == 0
+        store.apply_objects("stripe", [charge(f"ch_{i}", i) for i in range(20)], version=1)
+        assert len(reattached) == 1
+        # 0 + 1 + ... + 19 = 190
+        assert store.query(count).to_dict("records") == [{"n": 20, "total": 190, "v": 1}]
+        assert other.submit(store.query, count).result().to_dict("records") == [{"n": 20, "total": 190, "v": 1}]
+        store.save_state("stripe", "charges", backfill_done=True)
+        assert store.get_state("stripe", "charges")["backfill_done"] is True
+        # The stored-key hashes outlive the re-attach: 20 updates and 1 insert, no duplicate, no lost row.
+        store.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(20)] + [charge("ch_new", 5)],
+                            version=2)
+        assert len(reattached) == 2
+        # (1 + 2 + ... + 20) + 5 = 210 + 5
+        assert store.query(count).to_dict("records") == [{"n": 21, "total": 215, "v": 2}]
+        other.shutdown()
+    finally:
+        store.close()
+    again = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}")
+    try:
+        assert again.query("SELECT count(*) AS n FROM payments").n[0] == 21
+    finally:
+        again.close()
+
+
+def test_a_shared_store_sheds_instead_of_reattaching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
+    monkeypatch.setattr(store_module, "SHARED_DROPS_PER_SHED", 1)
+    reattached = _spy_reattach(monkeypatch)
+    shed: list[str] = []
+    real = store_module._shed_cached_blocks
+    monkeypatch.setattr(store_module, "_shed_cached_blocks", lambda cur: (shed.append("shed"), real(cur)))
+    path = f"duckdb:///{tmp_path / 'payops.duckdb'}"
+    first, second = Store(path, exclusive=True), Store(path)  # exclusive, but not the file's only user
+    try:
+        first.apply_objects("stripe", [charge(f"ch_{i}") for i in range(5)], version=1)
+        assert (reattached, shed) == ([], ["shed"])
+        assert second.query("SELECT count(*) AS n FROM payments").n[0] == 5
+    finally:
+        second.close()
+        first.close()
+
+
+def test_reading_every_stored_key_drops_the_caches_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = f"duckdb:///{tmp_path / 'payops.duckdb'}"
+    first = Store(path)
+    first.apply_objects("stripe", [charge(f"ch_{i}") for i in range(5)], version=1)
+    first.close()
+    reattached = _spy_reattach(monkeypatch)
+    store = Store(path, exclusive=True)  # a new process's first load reads the table's keys
+    try:
+        store.apply_objects("stripe", [charge("ch_0", 7)], version=2)
+        store.apply_objects("stripe", [charge("ch_1", 9)], version=2)
+        assert len(reattached) == 1
+        # 7 + 9 + 3 * 1000
+        assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[5, 3016]]
+    finally:
+        store.close()

@@ -36,12 +36,24 @@ def test_check_rebuilds_from_the_table_only_when_its_row_count_moved() -> None:
     probe = con.execute("SELECT hash('stripe', 'ch_1'), hash('stripe', 'ch_3')").fetchall()[0]
     registry = StoredKeysRegistry()
     keys = registry.table("payments")
-    keys.check(con, "payments")
+    assert keys.check(con, "payments") is True  # read every stored key
+    assert keys.check(con, "payments") is False  # same row count: nothing read
     assert keys.rows == 2 and keys.maybe_stored(hashes(*probe)).tolist() == [True, False]
     con.execute("INSERT INTO payments VALUES ('stripe', 'ch_3')")  # behind its back
-    keys.check(con, "payments")
+    assert keys.check(con, "payments") is True
     assert keys.rows == 3 and keys.maybe_stored(hashes(*probe)).tolist() == [True, True]
     registry.committed({"payments": 2})
     assert keys.rows == 5  # the next check sees 3 rows and rebuilds
     keys.check(con, "payments")
     assert keys.rows == 3
+
+
+def test_an_empty_table_or_an_empty_add_leaves_no_run() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE payments (provider VARCHAR, id VARCHAR)")
+    keys = StoredKeys()
+    assert keys.check(con, "payments") is False  # nothing stored: nothing worth dropping caches for
+    keys.add(hashes())
+    assert keys._runs == [] or all(len(run) == 0 for run in keys._runs)
+    keys.add(hashes(5))
+    assert keys.maybe_stored(hashes(5, 6)).tolist() == [True, False]
