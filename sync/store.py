@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import gc
+import itertools
 import os
 import re
 import sys
@@ -420,9 +421,12 @@ class Store:
         pending: deque[Future[None]] = deque()
         staged_bytes = 0
         txn = _BulkWrite(_FILES.stored_keys(self._duck))
+        first = next(batches, None)
+        if first is not None and self.exclusive:
+            self._read_stored_keys(cur, txn.registry, [name for name, table in first.items() if table.num_rows])
         cur.execute("BEGIN TRANSACTION")
         try:
-            for batch in batches:
+            for batch in itertools.chain([first] if first is not None else [], batches):
                 staged = {name: table for name, table in batch.items() if table.num_rows}
                 while len(pending) >= PIPELINE_DEPTH:
                     pending.popleft().result()
@@ -448,6 +452,18 @@ class Store:
             with contextlib.suppress(Exception):
                 cur.execute("CHECKPOINT")
         if checkpoint or txn.scanned:
+            self._drop_caches(cur)
+
+    def _read_stored_keys(self, cur: Any, registry: StoredKeysRegistry, tables: Sequence[str]) -> None:
+        """An exclusive store reads the stored keys of a load's first tables before the load's transaction, so the
+        blocks that read cached are dropped before the load starts (inside it they stayed until its end: +65 MB
+        at the first call into a 1,000,000-row table, +200 MB at 3,000,000). No one else writes in between."""
+        scanned = False
+        for name in tables:
+            keys = registry.table(name)
+            with registry.lock:
+                scanned |= keys.check(cur, name)
+        if scanned:
             self._drop_caches(cur)
 
     def _drop_caches(self, cur: Any) -> None:

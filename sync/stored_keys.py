@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+_READ_ROWS = 1 << 17  # hashes per streamed batch while rebuilding (1 MB)
+
 
 class StoredKeys:
     """The hashes of every key stored in one table (possibly more after a rolled-back load, never fewer)."""
@@ -30,9 +32,13 @@ class StoredKeys:
         if rows == self.rows:
             return False
         self._runs = []  # before reading: the old and the new set are never held together
-        run = np.asarray(cur.execute(f"SELECT hash(provider, id) AS h FROM {table}").fetchnumpy()["h"],
-                         dtype=np.uint64)
-        run.sort()  # in place: a copy would double this (8 bytes per stored key) for a moment
+        # Streamed into one array, sorted in place: a fetched result and a sorted copy of it tripled the peak.
+        run = np.empty(rows, dtype=np.uint64)
+        filled = 0
+        for batch in cur.sql(f"SELECT hash(provider, id) AS h FROM {table}").to_arrow_reader(_READ_ROWS):
+            run[filled:filled + batch.num_rows] = batch.column(0).to_numpy()
+            filled += batch.num_rows
+        run.sort()
         self._runs = [run]
         self.rows = rows
         return rows > 0

@@ -456,17 +456,24 @@ def test_a_shared_store_sheds_instead_of_reattaching(tmp_path: Path, monkeypatch
         first.close()
 
 
-def test_reading_every_stored_key_drops_the_caches_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_reading_every_stored_key_drops_the_caches_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exclusive: bool) -> None:
     path = f"duckdb:///{tmp_path / 'payops.duckdb'}"
     first = Store(path)
     first.apply_objects("stripe", [charge(f"ch_{i}") for i in range(5)], version=1)
     first.close()
     reattached = _spy_reattach(monkeypatch)
-    store = Store(path, exclusive=True)  # a new process's first load reads the table's keys
+    monkeypatch.setattr(store_module, "SHARED_DROPS_PER_SHED", 1)
+    shed: list[str] = []
+    real = store_module._shed_cached_blocks
+    monkeypatch.setattr(store_module, "_shed_cached_blocks", lambda cur: (shed.append("shed"), real(cur)))
+    store = Store(path, exclusive=exclusive)  # a new process's first load reads the table's keys
     try:
         store.apply_objects("stripe", [charge("ch_0", 7)], version=2)
         store.apply_objects("stripe", [charge("ch_1", 9)], version=2)
-        assert len(reattached) == 1
+        # Exclusive: re-attached before the load's transaction; shared: blocks shed after it.
+        assert (len(reattached), len(shed)) == ((1, 0) if exclusive else (0, 1))
         # 7 + 9 + 3 * 1000
         assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[5, 3016]]
     finally:
