@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import pytest
 
+from sync import stored_keys
 from sync.stored_keys import StoredKeys, StoredKeysRegistry
 
 
@@ -57,3 +59,17 @@ def test_an_empty_table_or_an_empty_add_leaves_no_run() -> None:
     assert keys._runs == [] or all(len(run) == 0 for run in keys._runs)
     keys.add(hashes(5))
     assert keys.maybe_stored(hashes(5, 6)).tolist() == [True, False]
+
+
+def test_a_rebuild_in_slices_calls_back_after_each_and_reads_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stored_keys, "SLICE_ROWS", 4)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE payments (provider VARCHAR, id VARCHAR)")
+    con.execute("INSERT INTO payments SELECT 'stripe', 'ch_' || i FROM range(10) AS t(i)")
+    probe = con.execute("SELECT hash('stripe', 'ch_' || i) FROM range(11) AS t(i) ORDER BY i").fetchnumpy()
+    slices: list[int] = []
+    keys = StoredKeys()
+    assert keys.check(con, "payments", between_slices=lambda: slices.append(1)) is True
+    assert len(slices) == 3  # rowids 0-3, 4-7 and 8-9
+    assert keys.rows == 10
+    assert keys.maybe_stored(next(iter(probe.values())).astype(np.uint64)).tolist() == [True] * 10 + [False]
