@@ -51,7 +51,8 @@ class StoredKeys:
         # Streamed into one array, sorted in place: a fetched result and a sorted copy of it tripled the peak.
         run = np.empty(rows, dtype=np.uint64)
         filled = 0
-        end = (cur.execute(f"SELECT max(rowid) FROM {table}").fetchall()[0][0] or -1) + 1
+        last = cur.execute(f"SELECT max(rowid) FROM {table}").fetchall()[0][0]
+        end = 0 if last is None else last + 1
         step = SLICE_ROWS if between_slices is not None else max(end, 1)
         for start in range(0, end, step):
             filled = _read_hashes(cur, table, start, start + step, run, filled)

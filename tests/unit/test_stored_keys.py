@@ -73,3 +73,13 @@ def test_a_rebuild_in_slices_calls_back_after_each_and_reads_every_key(monkeypat
     assert len(slices) == 3  # rowids 0-3, 4-7 and 8-9
     assert keys.rows == 10
     assert keys.maybe_stored(next(iter(probe.values())).astype(np.uint64)).tolist() == [True] * 10 + [False]
+
+
+def test_a_table_of_one_row_is_read() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE payments (provider VARCHAR, id VARCHAR)")
+    con.execute("INSERT INTO payments VALUES ('stripe', 'ch_1')")  # its rowid is 0
+    probe = con.execute("SELECT hash('stripe', 'ch_1')").fetchall()[0]
+    keys = StoredKeys()
+    assert keys.check(con, "payments") is True
+    assert keys.maybe_stored(hashes(*probe)).tolist() == [True]
