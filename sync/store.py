@@ -185,18 +185,21 @@ class _DuckDBFiles:
         with self._lock:
             return self._keys[id(root)]
 
-    def sole_user(self, root: Any) -> bool:
-        """Whether exactly one Store has this DuckDB database open."""
+    def reattach_if_sole_user(self, root: Any) -> bool:
+        """Close and re-open the database under the same name (every cursor on `root` finds it again), if exactly
+        one Store has it open; under the lock, so no other Store opens it in between. Returns whether it did."""
         with self._lock:
-            return any(entry[0] is root and entry[1] == 1 for entry in self._open.values())
-
-    def reattach(self, root: Any) -> None:
-        """Close and re-open the database under the same name (every cursor on `root` finds it again)."""
-        path = root.execute(f"SELECT path FROM duckdb_databases() WHERE database_name = '{_DUCKDB_CATALOG}'"
-                            ).fetchall()[0][0]
-        root.execute("USE memory")
-        root.execute(f"DETACH {_DUCKDB_CATALOG}")
-        _attach(root, path)
+            paths = [path for path, entry in self._open.items() if entry[0] is root and entry[1] == 1]
+            if not paths:
+                return False
+            root.execute("USE memory")
+            root.execute(f"DETACH {_DUCKDB_CATALOG}")
+            try:
+                _attach(root, paths[0])
+            except Exception as exc:
+                raise StoreError(f"Could not re-open the store {paths[0]} after a bulk load: {exc}. Nothing "
+                                 "written was lost; check the file and run the sync again.") from exc
+            return True
 
     def release(self, root: Any) -> None:
         with self._lock:
@@ -472,9 +475,9 @@ class Store:
         (+28-33% before). A shared store may have queries running on other threads, so it only sheds the blocks,
         every SHARED_DROPS_PER_SHED-th time: a shed also trims the process's heap, which the next chunks re-fault.
         """
-        if self.exclusive and _FILES.sole_user(self._duck):
-            _FILES.reattach(self._duck)
-        elif self._drops % SHARED_DROPS_PER_SHED == 0:
+        if self.exclusive and _FILES.reattach_if_sole_user(self._duck):
+            return
+        if self._drops % SHARED_DROPS_PER_SHED == 0:
             _shed_cached_blocks(cur)
         self._drops += 1
 

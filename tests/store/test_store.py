@@ -399,10 +399,18 @@ def test_a_query_out_of_memory_is_a_store_error_that_says_what_to_do(store: Stor
 
 
 def _spy_reattach(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    calls: list[Any] = []
-    real = store_module._FILES.reattach
-    monkeypatch.setattr(store_module._FILES, "reattach", lambda root: (calls.append(root), real(root)))
-    return calls
+    """The re-attaches that happened (the real ones: this only records them)."""
+    done: list[Any] = []
+    real = store_module._FILES.reattach_if_sole_user
+
+    def spy(root: Any) -> bool:
+        if real(root):
+            done.append(root)
+            return True
+        return False
+
+    monkeypatch.setattr(store_module._FILES, "reattach_if_sole_user", spy)
+    return done
 
 
 def test_an_exclusive_store_reattaches_its_file_after_a_checkpoint_and_every_way_in_still_works(
