@@ -471,9 +471,10 @@ class Store:
 
         DuckDB holds every row group's metadata (~40 bytes per stored row here, outside its buffer pool) and the
         blocks it wrote or read for as long as the database stays attached. An exclusive store (the sync command's)
-        re-attaches the file: ~15 ms, and a 1,000,000-object load then peaked within 5-10% of a 100,000-object one
-        (+28-33% before). A shared store may have queries running on other threads, so it only sheds the blocks,
-        every SHARED_DROPS_PER_SHED-th time: a shed also trims the process's heap, which the next chunks re-fault.
+        re-attaches the file (~15 ms): a 1,000,000-object load then peaked 3-9% above a 100,000-object one, where it
+        was 26-33% above before; what still grows, ~20 MB per million rows, is half the stored-key hashes. A shared
+        store may have queries running on other threads, so it only sheds the blocks, every SHARED_DROPS_PER_SHED-th
+        time: a shed also trims the process's heap, which the next chunks re-fault.
         """
         if self.exclusive and _FILES.reattach_if_sole_user(self._duck):
             return
