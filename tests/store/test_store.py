@@ -374,14 +374,20 @@ def test_known_length_loads_split_into_equal_steps(count: int, size: int, steps:
     assert [x for c in chunks for x in c] == list(range(count))
 
 
-def test_a_shed_after_a_checkpoint_keeps_the_data_and_restores_the_memory_limit(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    limit = store.query("SELECT current_setting('memory_limit') AS v").v[0]
-    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
+def _spy_shed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sheds that happened (the real ones), with a shared store shedding at every cache drop."""
     monkeypatch.setattr(store_module, "SHARED_DROPS_PER_SHED", 1)
     shed: list[str] = []
     real = store_module._shed_cached_blocks
     monkeypatch.setattr(store_module, "_shed_cached_blocks", lambda cur: (shed.append("shed"), real(cur)))
+    return shed
+
+
+def test_a_shed_after_a_checkpoint_keeps_the_data_and_restores_the_memory_limit(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = store.query("SELECT current_setting('memory_limit') AS v").v[0]
+    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
+    shed = _spy_shed(monkeypatch)
     store.apply_objects("stripe", [charge(f"ch_{i}", i) for i in range(20)], version=1)
     store.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(20)], version=2)
     assert shed == ["shed", "shed"]
@@ -448,11 +454,8 @@ def test_an_exclusive_store_reattaches_its_file_after_a_checkpoint_and_every_way
 
 def test_a_shared_store_sheds_instead_of_reattaching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
-    monkeypatch.setattr(store_module, "SHARED_DROPS_PER_SHED", 1)
     reattached = _spy_reattach(monkeypatch)
-    shed: list[str] = []
-    real = store_module._shed_cached_blocks
-    monkeypatch.setattr(store_module, "_shed_cached_blocks", lambda cur: (shed.append("shed"), real(cur)))
+    shed = _spy_shed(monkeypatch)
     path = f"duckdb:///{tmp_path / 'payops.duckdb'}"
     first, second = Store(path, exclusive=True), Store(path)  # exclusive, but not the file's only user
     try:
@@ -472,11 +475,8 @@ def test_reading_the_stored_keys_drops_what_it_cached(
     first.apply_objects("stripe", [charge(f"ch_{i}") for i in range(5)], version=1)
     first.close()
     reattached = _spy_reattach(monkeypatch)
-    monkeypatch.setattr(store_module, "SHARED_DROPS_PER_SHED", 1)
     monkeypatch.setattr(stored_keys, "SLICE_ROWS", 2)
-    shed: list[str] = []
-    real = store_module._shed_cached_blocks
-    monkeypatch.setattr(store_module, "_shed_cached_blocks", lambda cur: (shed.append("shed"), real(cur)))
+    shed = _spy_shed(monkeypatch)
     store = Store(path, exclusive=exclusive)  # a new process's first load reads the table's keys
     try:
         store.apply_objects("stripe", [charge("ch_0", 7)], version=2)
