@@ -5,7 +5,8 @@ Usage: PYTHONPATH=. .venv/bin/python bench/ingest.py [--n 100000 1000000] [--bat
 Each (N, pass) runs in its own subprocess so peak RSS is measured per N without mixing: pass 1 inserts N new
 charges into a fresh file, pass 2 re-applies the same N charges with a newer version (all updates). Objects
 are generated lazily, one batch at a time, from Stripe's example charge (~3 KB JSON); only the time spent
-inside `Store.apply_objects` is counted, not the generator's.
+inside `Store.apply_objects` is counted, not the generator's. "keys MB" is what the store's stored-key hashes
+hold at the end of the pass (8 bytes per stored key, by design: see sync/stored_keys.py), part of the peak.
 """
 
 from __future__ import annotations
@@ -117,11 +118,12 @@ def run_child(path: str, n: int, batch: int, update: bool) -> dict[str, Any]:
     store.checkpoint()
     checkpoint = time.perf_counter() - t0
     counts = store.query("SELECT COUNT(*) AS n, MIN(version) AS v FROM payments").iloc[0]
+    key_hashes = store.stored_key_bytes()
     store.close()
     if int(counts["n"]) != n or int(counts["v"]) != version:
         raise SystemExit(f"wrong result: {counts.to_dict()} (expected {n} rows at version {version})")
     return {"seconds": elapsed, "cpu": cpu, "load": load, "checkpoint": checkpoint, "peak_rss_mb": rss_mb(),
-            "baseline_rss_mb": baseline}
+            "baseline_rss_mb": baseline, "key_hashes_mb": key_hashes / 2**20}
 
 
 def spawn(path: str, n: int, batch: int, update: bool) -> dict[str, Any]:
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     print("load average (1, 5, 15 min) at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
           + f"; {os.cpu_count()} CPUs")
     print(f"{'N':>10} {'pass':<7} {'objects/s':>10} {'seconds':>8} {'obj/cpu-s':>10} {'ckpt s':>7} "
-          f"{'peak RSS MB':>12} {'base RSS MB':>12} {'load':>5}  (batch {args.batch}, median of {args.repeat})")
+          f"{'peak RSS MB':>12} {'base RSS MB':>12} {'keys MB':>8} {'load':>5}  "
+          f"(batch {args.batch}, median of {args.repeat})")
     for n in args.n:
         runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
         for _ in range(args.repeat):
@@ -162,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{statistics.median(r['checkpoint'] for r in results):>7.2f} "
                   f"{statistics.median(r['peak_rss_mb'] for r in results):>12,.0f} "
                   f"{statistics.median(r['baseline_rss_mb'] for r in results):>12,.0f} "
+                  f"{statistics.median(r['key_hashes_mb'] for r in results):>8.1f} "
                   f"{statistics.median(r['load'] for r in results):>5.1f}", flush=True)
     print("load average (1, 5, 15 min) at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0

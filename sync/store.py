@@ -273,6 +273,12 @@ class Store:
             with self._write_lock:
                 self.cursor().execute("CHECKPOINT")
 
+    def stored_key_bytes(self) -> int:
+        """Memory held for this store's DuckDB file by the stored-key hashes (sync/stored_keys.py); 0 elsewhere."""
+        if self._duck is None:
+            return 0
+        return _FILES.stored_keys(self._duck).nbytes()
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.shutdown(wait=True)

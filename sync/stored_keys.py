@@ -64,6 +64,10 @@ class StoredKeys:
         self.rows = rows
         return rows > 0
 
+    @property
+    def nbytes(self) -> int:
+        return sum(run.nbytes for run in self._runs)
+
     def maybe_stored(self, hashes: np.ndarray) -> np.ndarray:
         """A boolean mask over `hashes`: False means that key is certainly not stored."""
         found = np.zeros(len(hashes), dtype=bool)
@@ -100,6 +104,11 @@ class StoredKeysRegistry:
             if keys is None:
                 keys = self._tables[name] = StoredKeys()
             return keys
+
+    def nbytes(self) -> int:
+        """Memory the hashes of every table hold: 8 bytes per stored key of each table a load has written to."""
+        with self.lock:
+            return sum(keys.nbytes for keys in self._tables.values())
 
     def committed(self, inserted: dict[str, int]) -> None:
         """After a commit: the tables grew by these many rows (their hashes were added as they were written)."""

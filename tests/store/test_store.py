@@ -295,6 +295,18 @@ def test_new_and_stored_keys_in_one_chunk(store: Store) -> None:
         ["ch_1", 100, 10], ["ch_2", 2222, 11], ["ch_3", 300, 9], ["ch_4", 400, 11]]
 
 
+def test_the_store_says_what_its_stored_key_hashes_hold(store: Store, tmp_path: Path) -> None:
+    assert store.stored_key_bytes() == 0  # nothing loaded yet
+    store.apply_objects("stripe", [charge("ch_1"), charge("ch_2"), charge("ch_3")], version=1)
+    store.apply_objects("stripe", [charge("ch_3"), charge("ch_4")], version=2)
+    assert store.stored_key_bytes() == 4 * 8  # ch_1..ch_4 in payments, 8 bytes each; ch_3 once
+    other = Store(f"duckdb:///{tmp_path / 'other.duckdb'}")
+    try:
+        assert other.stored_key_bytes() == 0  # per file
+    finally:
+        other.close()
+
+
 def test_a_bulk_load_restores_the_gil_switch_interval_and_gc(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     before = sys.getswitchinterval()
     assert gc.isenabled()

@@ -22,6 +22,16 @@ def test_added_hashes_are_maybe_stored_and_others_are_not() -> None:
     assert keys.maybe_stored(hashes(10, 15, 20, 30, 40, 0)).tolist() == [True, False, True, True, False, False]
 
 
+def test_the_hashes_cost_eight_bytes_per_key_of_every_table() -> None:
+    registry = StoredKeysRegistry()
+    assert registry.nbytes() == 0
+    registry.table("payments").add(hashes(1, 2, 3))
+    registry.table("payments").add(hashes(4))  # merged into one run of 4: 4 * 8 bytes
+    registry.table("refunds").add(hashes(9, 8))  # 2 * 8 bytes
+    assert registry.table("payments").nbytes == 32
+    assert registry.nbytes() == 48
+
+
 def test_runs_are_merged_without_losing_any() -> None:
     keys = StoredKeys()
     for start in range(0, 500, 5):
