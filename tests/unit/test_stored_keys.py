@@ -26,7 +26,7 @@ def test_the_hashes_cost_eight_bytes_per_key_of_every_table() -> None:
     registry = StoredKeysRegistry()
     assert registry.nbytes() == 0
     registry.table("payments").add(hashes(1, 2, 3))
-    registry.table("payments").add(hashes(4))  # merged into one run of 4: 4 * 8 bytes
+    registry.table("payments").add(hashes(4))  # two runs (3 keys, then 1): 4 * 8 bytes
     registry.table("refunds").add(hashes(9, 8))  # 2 * 8 bytes
     assert registry.table("payments").nbytes == 32
     assert registry.nbytes() == 48
