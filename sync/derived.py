@@ -17,6 +17,7 @@ reads), rebuilt whole by a reader when that differs, and per affected row by `af
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -220,9 +221,22 @@ LEFT JOIN mrr_value AS v
        ON v.provider = sn.provider AND v.subscription_id = sn.subscription_id AND v.valid_from = sn.seq
 """
 
-# (table, id(store)) -> the store generation at which that derived table was last known fresh
-_fresh: dict[tuple[str, int], int] = {}
+# store -> {derived table: the store generation at which it was last known fresh}. Weak: keyed by id(store), a new
+# Store born at a closed one's address inherited its marks and skipped creating its tables (a flaky page test).
+_fresh: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
 _fresh_lock = threading.Lock()
+
+
+def _is_fresh(store: Store, table: str, generation: int) -> bool:
+    with _fresh_lock:
+        return _fresh.get(store, {}).get(table) == generation
+
+
+def _mark_fresh(store: Store, generation: int, *tables: str) -> None:
+    with _fresh_lock:
+        marks = _fresh.setdefault(store, {})
+        for table in tables:
+            marks[table] = generation
 
 
 def _ensure_tables(cur: Any) -> None:
@@ -298,13 +312,11 @@ def ensure_mrr_snapshots(store: Store) -> None:
     """Make mrr_snapshots current before a read: free when nothing was written since the last check; otherwise one
     scan of the sources, and a re-derivation of only the subscriptions that changed."""
     generation = store.generation
-    with _fresh_lock:
-        if _fresh.get(("mrr_snapshots", id(store))) == generation:
-            return
+    if _is_fresh(store, "mrr_snapshots", generation):
+        return
     with store._write_lock:
         _refresh_locked(store)
-    with _fresh_lock:
-        _fresh[("mrr_snapshots", id(store))] = generation
+    _mark_fresh(store, generation, "mrr_snapshots")
 
 
 def refresh_all(store: Store) -> None:
@@ -314,8 +326,7 @@ def refresh_all(store: Store) -> None:
         _ensure_tables(cur)
         _rederive(cur, scoped=False)
         _rebuild_revenue_bts(cur)
-    with _fresh_lock:
-        _fresh[("mrr_snapshots", id(store))] = _fresh[("revenue_bts", id(store))] = store.generation
+    _mark_fresh(store, store.generation, "mrr_snapshots", "revenue_bts")
 
 
 def affected_subscriptions(batches: Mapping[str, Sequence[Mapping[str, Any]]]) -> set[tuple[str, str]]:
@@ -340,8 +351,7 @@ def after_upsert(store: Store, batches: Mapping[str, Sequence[Mapping[str, Any]]
         cur.execute("DROP TABLE IF EXISTS mrr_keys")
     if any(batches.get(t) for t in _REVENUE_SOURCES) and _stored_state(cur, "revenue_bts") is not None:
         _update_revenue_bts(cur, batches)
-    with _fresh_lock:
-        _fresh[("mrr_snapshots", id(store))] = _fresh[("revenue_bts", id(store))] = store.generation
+    _mark_fresh(store, store.generation, "mrr_snapshots", "revenue_bts")
 
 
 def _revenue_fingerprint(cur: Any) -> tuple[int, int]:
@@ -411,16 +421,14 @@ def ensure_revenue_bts(store: Store) -> None:
     """Make revenue_bts current before a read: free when nothing was written since the last check; otherwise a
     cheap fingerprint of its sources, and a rebuild only when that moved (after_upsert keeps it moving with them)."""
     generation = store.generation
-    with _fresh_lock:
-        if _fresh.get(("revenue_bts", id(store))) == generation:
-            return
+    if _is_fresh(store, "revenue_bts", generation):
+        return
     with store._write_lock:
         cur = store.cursor()
         _ensure_tables(cur)
         if _stored_state(cur, "revenue_bts") != _revenue_fingerprint(cur):
             _rebuild_revenue_bts(cur)
-    with _fresh_lock:
-        _fresh[("revenue_bts", id(store))] = generation
+    _mark_fresh(store, generation, "revenue_bts")
 
 
 def _set_keys(cur: Any, keys: Iterable[tuple[str, str]]) -> None:

@@ -49,3 +49,25 @@ def test_after_upsert_hook_and_full_refresh_agree(store: Store) -> None:
     derived.after_upsert(store, {"events": [{"provider": "stripe", "id": "evt_4", "object_id": "sub_1"}],
                                  "subscriptions": [{"provider": "stripe", "id": "sub_1"}]})
     assert _timeline(store) == [2500, 10000, 5000]  # contraction 4 -> 2 seats
+
+
+def test_freshness_marks_die_with_their_store(tmp_path) -> None:
+    """Marks were keyed by id(store): a new Store born at a closed one's address skipped creating its tables."""
+    import gc
+
+    gc.collect()  # earlier tests' closed stores, so only this one's marks go below
+    first = Store(f"duckdb:///{tmp_path / 'first.duckdb'}")
+    derived.ensure_revenue_bts(first)
+    assert derived._is_fresh(first, "revenue_bts", first.generation)
+    marked = len(derived._fresh)
+    first.close()
+    del first
+    gc.collect()
+    assert len(derived._fresh) == marked - 1
+    second = Store(f"duckdb:///{tmp_path / 'second.duckdb'}")
+    try:
+        assert not derived._is_fresh(second, "revenue_bts", second.generation)
+        derived.ensure_revenue_bts(second)
+        assert second.query("SELECT count(*) AS n FROM revenue_bts").n[0] == 0
+    finally:
+        second.close()
