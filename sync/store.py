@@ -13,7 +13,7 @@ import sys
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import islice
@@ -335,9 +335,9 @@ class Store:
         A row replaces a stored one only when its version is at least as new; within the batch the
         newest version of each key wins (the later one on a tie). Returns the rows offered per table.
         """
-        return self._upsert_stream(iter([{
-            name: _to_arrow(schema.OBJECT_TABLES[name], _latest_per_key(rows)) for name, rows in table_rows.items()
-            if rows}]))
+        staged = {name: _to_arrow(schema.OBJECT_TABLES[name], _latest_per_key(rows))
+                  for name, rows in table_rows.items() if rows}
+        return self._upsert_stream(lambda: iter([staged]))
 
     def apply_objects(self, provider: str, objects: Iterable[dict[str, Any]], version: int) -> dict[str, int]:
         """Normalise provider objects seen as of `version` (epoch seconds) and upsert them (one transaction)."""
@@ -346,7 +346,8 @@ class Store:
             return _stage(provider, normalise_columns(chunk), version,
                           [bool(o.get("deleted")) if o.__class__ is dict else False for o in chunk])
 
-        return self._upsert_stream(map(staged, _chunks(objects, CHUNK_OBJECTS)))
+        return self._upsert_stream(lambda: map(staged, _chunks(objects, CHUNK_OBJECTS)),
+                                   replayable=isinstance(objects, Sequence))
 
     def apply_events(self, provider: str, events: Iterable[dict[str, Any]]) -> dict[str, int]:
         """Store events and apply each one's object snapshot, versioned by the event's `created`."""
@@ -376,7 +377,12 @@ class Store:
             return _stage(provider, normalise_columns(items), versions, deleted)
 
         ordered = sorted(events, key=lambda e: (e.get("created") or 0, e.get("id") or ""))
-        counts = self._upsert_stream(map(staged, _chunks(ordered, CHUNK_OBJECTS)))
+
+        def batches() -> Iterator[dict[str, pa.Table]]:
+            stubs.clear()
+            return map(staged, _chunks(ordered, CHUNK_OBJECTS))
+
+        counts = self._upsert_stream(batches)
         if stubs:
             self._mark_deleted(provider, stubs)
         return counts
@@ -401,18 +407,28 @@ class Store:
         if missing:
             self.upsert_rows(missing)
 
-    def _upsert_stream(self, batches: Iterator[Mapping[str, pa.Table]]) -> dict[str, int]:
+    def _upsert_stream(self, batches: Callable[[], Iterator[Mapping[str, pa.Table]]], *,
+                       replayable: bool = True) -> dict[str, int]:
         """Upsert every batch (Arrow tables per table name, one row per key) in one transaction. Batches are
         applied in order, so across batches too the later of two equal versions wins and an older one never
-        replaces a newer one."""
+        replaces a newer one. `batches()` yields them, once more if `replayable` and DuckDB's load must retry."""
         counts: dict[str, int] = {}
         with self._write_lock:
             if self.is_duckdb:
                 with _bulk_load_mode():
-                    self._upsert_duckdb(batches, counts)
+                    try:
+                        self._upsert_duckdb(batches(), counts)
+                    except _CreatedMoved as moved:
+                        if not replayable:
+                            raise StoreError(
+                                f"A stored {moved.table} object came back with another `created` time, so this "
+                                "load was rolled back and nothing was written. Run it again: its keys are now "
+                                "checked one by one.") from moved
+                        counts.clear()
+                        self._upsert_duckdb(batches(), counts)
             else:
                 with self.engine.begin() as conn:
-                    for batch in batches:
+                    for batch in batches():
                         rows = {name: table.to_pylist() for name, table in batch.items() if table.num_rows}
                         self._upsert_sql(conn, rows)
                         _add_counts(counts, rows)
@@ -464,13 +480,15 @@ class Store:
             self._drop_caches(cur)
 
     def _read_stored_keys(self, cur: Any, registry: StoredKeysRegistry, tables: Sequence[str]) -> None:
-        """An exclusive store reads the stored keys of a load's first tables before the load's transaction, a slice
-        at a time, dropping the blocks each slice cached (inside the transaction they stayed until its end: +65 MB
-        at the first call into a 1,000,000-row table). No one else writes in between."""
+        """An exclusive store reads what it needs of a load's first tables before the load's transaction, then
+        drops what that scan cached (inside the transaction it stayed until its end). No one else writes between."""
+        read = False
         for name in tables:
             keys = registry.table(name)
             with registry.lock:
-                keys.check(cur, name, between_slices=lambda: self._drop_caches(cur))
+                read |= keys.check(cur, name)
+        if read:
+            self._drop_caches(cur)
 
     def _drop_caches(self, cur: Any) -> None:
         """Bound what DuckDB keeps of a table it wrote or read, so a load's memory does not grow with the table.
@@ -478,7 +496,8 @@ class Store:
         DuckDB holds every row group's metadata (~40 bytes per stored row here, outside its buffer pool) and the
         blocks it wrote or read for as long as the database stays attached. An exclusive store (the sync command's)
         re-attaches the file (~15 ms): a 1,000,000-object load then peaked 3-9% above a 100,000-object one, where it
-        was 26-33% above before; what still grows, ~20 MB per million rows, is half the stored-key hashes. A shared
+        was 26-33% above before (the stored-key hashes, ~8 MB per million rows, were most of the rest; in-order
+        loads no longer need them, see sync/stored_keys.py). A shared
         store may have queries running on other threads, so it only sheds the blocks, every SHARED_DROPS_PER_SHED-th
         time: a shed also trims the process's heap, which the next chunks re-fault.
         """
@@ -641,7 +660,7 @@ class _BulkWrite:
     def __init__(self, registry: StoredKeysRegistry) -> None:
         self.registry = registry
         self.inserted: dict[str, int] = {}
-        self.scanned = False  # whether it read every stored key of some table (rebuilding their hashes)
+        self.scanned = False  # whether it read some table's stored keys (DuckDB caches what that scan read)
 
     def keys(self, cur: Any, table: str) -> StoredKeys:
         keys = self.registry.table(table)
@@ -667,39 +686,93 @@ def _duckdb_update_sql(table: SATable) -> str:
 def _write_staged(cur: Any, staged: Mapping[str, pa.Table], txn: _BulkWrite) -> None:
     """Runs on the writer thread: DuckDB releases the GIL while it scans the Arrow batches.
 
-    Keys the stored-key hashes certainly do not hold are appended with a plain INSERT (a backfill). The others
+    Keys certainly not stored (sync/stored_keys.py) are appended with a plain INSERT (a backfill). The others
     are updated first by an UPDATE that also matches on `created`, which never changes for an object: its min/max
     over the chunk lets DuckDB skip every row group created outside it, where a join on the key alone scans every
-    stored key (O(table) per chunk). When that UPDATE accounts for every maybe-stored key, the rest are new; when
-    it does not (a stored newer version, a stub without `created`, a shared hash), one MERGE decides them all.
+    stored key (O(table) per chunk). When that UPDATE accounts for every maybe-stored key, the rest are new. When
+    it does not (new keys created among stored ones, a stored newer version, a stub without `created`), the
+    hashes of every stored key narrow the maybe-stored ones down, read once; if the UPDATE still does not account
+    for them all, one MERGE decides the chunk.
     """
     for name, arrow in staged.items():
         view = f"staging_{name}"
         cur.register(view, arrow)
         try:
             keys = txn.keys(cur, name)
-            hashes = cur.execute(f"SELECT hash(provider, id) AS h FROM {view}").fetchnumpy()["h"]
+            column = arrow.column("created")
+            created = column.cast(pa.int64()).fill_null(0).to_numpy()
+            dated = column.is_valid().to_numpy()
+            hashes = _StagedHashes(cur, view)
             with txn.registry.lock:
-                maybe = keys.maybe_stored(hashes)
-            maybe_count = int(maybe.sum())
+                if not keys.created_trusted and not keys.hashes_read:
+                    keys.read_hashes(cur, name)
+                    txn.scanned = True
+                maybe = keys.maybe_stored(created, dated, hashes)
             inserted = arrow.num_rows
-            if not maybe_count:
-                cur.execute(f"INSERT INTO {name} SELECT * FROM {view}")
-            elif cur.execute(_duckdb_update_sql(schema.OBJECT_TABLES[name])).fetchall()[0][0] == maybe_count:
-                inserted -= maybe_count
-                if inserted:
-                    cur.unregister(view)
-                    cur.register(view, arrow.filter(pa.array(~maybe)))
-                    cur.execute(f"INSERT INTO {name} SELECT * FROM {view}")
+            if maybe.any():
+                updated = cur.execute(_duckdb_update_sql(schema.OBJECT_TABLES[name])).fetchall()[0][0]
+                if updated != maybe.sum() and not keys.hashes_read:
+                    with txn.registry.lock:
+                        keys.read_hashes(cur, name)
+                        maybe = keys.maybe_stored(created, dated, hashes)
+                    txn.scanned = True
+                if updated == maybe.sum():
+                    inserted -= updated
+                    if inserted:
+                        cur.unregister(view)
+                        cur.register(view, arrow.filter(pa.array(~maybe)))
+                        _insert_new(cur, name, view, keys, txn)
+                else:
+                    before = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+                    cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
+                    inserted = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before
             else:
-                before = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-                cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
-                inserted = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before
+                _insert_new(cur, name, view, keys, txn)
             with txn.registry.lock:
-                keys.add(hashes[~maybe])  # a maybe-stored key's hash is in the set already, stored or not
+                keys.add(created, dated, hashes, ~maybe)
             txn.inserted[name] += inserted
-        finally:
-            cur.unregister(view)
+        except BaseException:
+            with contextlib.suppress(Exception):  # an aborted transaction refuses even this; the ROLLBACK follows
+                cur.unregister(view)
+            raise
+        cur.unregister(view)
+
+
+class _CreatedMoved(Exception):
+    """A staged key the `created` range called new was stored after all: the object's `created` moved."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.table = table
+
+
+def _insert_new(cur: Any, name: str, view: str, keys: StoredKeys, txn: _BulkWrite) -> None:
+    """Append staged keys found certainly new. Only the `created` range can be wrong about that, when an object's
+    `created` moved between snapshots (never for Stripe's; a test fixture did it): the key is stored after all
+    and DuckDB refuses the duplicate, which aborts the transaction. The table then stops trusting its range for
+    this process and the load is retried from its start (Store._upsert_stream)."""
+    import duckdb
+
+    try:
+        cur.execute(f"INSERT INTO {name} SELECT * FROM {view}")
+    except duckdb.ConstraintException as exc:
+        if keys.hashes_read:  # the hashes decided, and they never call a stored key new
+            raise
+        with txn.registry.lock:
+            keys.created_trusted = False
+        raise _CreatedMoved(name) from exc
+
+
+class _StagedHashes:
+    """The staged keys' `hash(provider, id)`, computed by DuckDB on first use (most chunks never need them)."""
+
+    def __init__(self, cur: Any, view: str) -> None:
+        self._cur, self._view, self._hashes = cur, view, None
+
+    def __call__(self) -> np.ndarray:
+        if self._hashes is None:
+            self._hashes = self._cur.execute(f"SELECT hash(provider, id) AS h FROM {self._view}").fetchnumpy()["h"]
+        return self._hashes
 
 
 def _stage(provider: str, tables: TableColumns, version: int | Sequence[int],

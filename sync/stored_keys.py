@@ -1,88 +1,127 @@
-"""Which (provider, id) keys a DuckDB object table holds, kept in memory as sorted 64-bit hashes.
+"""What a DuckDB object table holds, as far as a bulk load must tell staged keys that are new from stored ones.
 
-A bulk load must tell staged keys that are new (appended with a plain INSERT) from stored ones (updated). DuckDB
-2.0 answers "is this key stored?" only by joining against a scan of every stored key, so asking per 8,192-object
-chunk made a 1,000,000-object load quadratic (~2 us per object at 1M, growing with the table). The hashes answer
-it in memory at 8 bytes per stored key. A hash says "maybe stored" (another key can share it); its absence says
-"certainly not stored" as long as every write to the table goes through the Store, and `StoredKeys.check`
-rebuilds the set whenever the table's row count shows otherwise.
+New keys are appended with a plain INSERT; the others are updated. DuckDB 2.0 answers "is this key stored?" only
+by joining against a scan of every stored key, so asking per chunk made a 1,000,000-object load quadratic. The
+store answers it in memory instead, from three facts about the table, each kept only as long as its row count
+shows that every write went through the Store (`StoredKeys.check` re-reads them when it moved):
+
+- the range of `created` over its rows. An object's `created` never changes, so a staged key created outside the
+  range is certainly new. Syncs and backfills arrive in `created` order (either way), so most new keys fall
+  outside it, and the range costs 16 bytes however big the table grows;
+- the hashes of its rows stored without `created` (deleted stubs), which the range cannot place;
+- only once a load needs them, the sorted 64-bit `hash(provider, id)` of every key (8 bytes per stored key):
+  when new and stored keys fall inside the range together, a hash's absence says "certainly new".
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-_READ_ROWS = 1 << 17  # hashes per streamed batch while rebuilding (1 MB)
-SLICE_ROWS = 1 << 19  # rows per slice when the caller drops DuckDB's caches between slices
+_READ_ROWS = 1 << 17  # hashes per streamed batch while reading every key (1 MB)
+
+Hashes = Callable[[], np.ndarray]  # the staged keys' hashes, computed only when some test needs them
 
 
-def _read_hashes(cur: Any, table: str, start: int, stop: int, into: np.ndarray, filled: int) -> int:
-    """The key hashes of rows start <= rowid < stop, appended to `into` from `filled`; the new fill.
-    Its own function so the scan's reader is gone (and DuckDB free to detach the file) when it returns."""
-    reader = cur.sql(f"SELECT hash(provider, id) AS h FROM {table} WHERE rowid >= {int(start)} "
-                     f"AND rowid < {int(stop)}").to_arrow_reader(_READ_ROWS)
-    for batch in reader:
+def _read_hashes(cur: Any, table: str, where: str = "") -> np.ndarray:
+    """The sorted key hashes of the table's rows (matching `where`), streamed into one array sorted in place: a
+    fetched result and a sorted copy of it tripled the peak."""
+    rows = cur.execute(f"SELECT count(*) FROM {table} {where}").fetchall()[0][0]
+    into = np.empty(rows, dtype=np.uint64)
+    filled = 0
+    for batch in cur.sql(f"SELECT hash(provider, id) AS h FROM {table} {where}").to_arrow_reader(_READ_ROWS):
         into[filled:filled + batch.num_rows] = batch.column(0).to_numpy()
         filled += batch.num_rows
-    return filled
+    into = into[:filled]
+    into.sort()
+    return into
+
+
+def _found(runs: Sequence[np.ndarray], hashes: np.ndarray) -> np.ndarray:
+    found = np.zeros(len(hashes), dtype=bool)
+    for run in runs:
+        if len(run):
+            at = np.searchsorted(run, hashes)
+            found |= run[np.minimum(at, len(run) - 1)] == hashes
+    return found
 
 
 class StoredKeys:
-    """The hashes of every key stored in one table (possibly more after a rolled-back load, never fewer)."""
+    """One table's stored keys, as ranges and hashes that may cover more keys than it holds, never fewer."""
 
     def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []
-        self.rows: int | None = None  # the committed row count the hashes were last known to cover
+        self.rows: int | None = None  # the committed row count the facts were last known to cover
+        self.created: tuple[int, int] | None = None  # min and max `created` (epoch seconds) of the dated rows
+        self._undated = np.empty(0, dtype=np.uint64)  # sorted hashes of the rows stored without `created`
+        self._runs: list[np.ndarray] | None = None  # every key's hash, once a load needed them
+        # False once a stored object came back with another `created`: every key is then checked by its hash.
+        self.created_trusted = True
 
-    def check(self, cur: Any, table: str, between_slices: Callable[[], None] | None = None) -> bool:
+    def check(self, cur: Any, table: str) -> bool:
         """Before the first write to `table` in a transaction (or, for an exclusive store, just before that
-        transaction): rebuild unless the row count matches. Returns whether it read any stored key.
-
-        With `between_slices`, the keys are read SLICE_ROWS at a time and it is called after each slice: DuckDB
-        keeps every block a scan read cached (~65 MB per 1,000,000 payments here), which the caller may drop."""
+        transaction): re-read the range unless the row count matches. Returns whether it read the table."""
         rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         if rows == self.rows:
             return False
-        self._runs = []  # before reading: the old and the new set are never held together
-        # Streamed into one array, sorted in place: a fetched result and a sorted copy of it tripled the peak.
-        run = np.empty(rows, dtype=np.uint64)
-        filled = 0
-        last = cur.execute(f"SELECT max(rowid) FROM {table}").fetchall()[0][0]
-        end = 0 if last is None else last + 1
-        step = SLICE_ROWS if between_slices is not None else max(end, 1)
-        for start in range(0, end, step):
-            filled = _read_hashes(cur, table, start, start + step, run, filled)
-            if between_slices is not None:
-                between_slices()
-        run = run[:filled]
-        run.sort()
-        self._runs = [run]
+        self._runs = None  # read again only if a load needs them
+        lo, hi, undated = cur.execute(
+            f"SELECT CAST(floor(epoch_us(min(created)) / 1e6) AS BIGINT), "
+            f"CAST(ceil(epoch_us(max(created)) / 1e6) AS BIGINT), count(*) - count(created) FROM {table}"
+        ).fetchall()[0]
+        self.created = None if lo is None else (lo, hi)
+        self._undated = _read_hashes(cur, table, "WHERE created IS NULL") if undated else self._undated[:0]
         self.rows = rows
         return rows > 0
 
     @property
+    def hashes_read(self) -> bool:
+        return self._runs is not None
+
+    def read_hashes(self, cur: Any, table: str) -> None:
+        """Read every stored key's hash (inside a load's transaction: its own inserts so far included)."""
+        self._runs = [_read_hashes(cur, table)]
+
+    @property
     def nbytes(self) -> int:
-        return sum(run.nbytes for run in self._runs)
+        return self._undated.nbytes + sum(run.nbytes for run in self._runs or ())
 
-    def maybe_stored(self, hashes: np.ndarray) -> np.ndarray:
-        """A boolean mask over `hashes`: False means that key is certainly not stored."""
-        found = np.zeros(len(hashes), dtype=bool)
-        for run in self._runs:
-            if len(run):
-                at = np.searchsorted(run, hashes)
-                found |= run[np.minimum(at, len(run) - 1)] == hashes
-        return found
+    def maybe_stored(self, created: np.ndarray, dated: np.ndarray, hashes: Hashes) -> np.ndarray:
+        """A boolean mask over staged keys (their `created` in epoch seconds, valid where `dated`): False means
+        that key is certainly not stored."""
+        if not self.created_trusted:
+            maybe = np.ones(len(created), dtype=bool)
+        elif self.created is None:
+            maybe = ~dated
+        else:
+            maybe = ((created >= self.created[0]) & (created <= self.created[1])) | ~dated
+        if len(self._undated):
+            maybe |= _found([self._undated], hashes())
+        if self._runs is not None and maybe.any():
+            maybe &= _found(self._runs, hashes())
+        return maybe
 
-    def add(self, hashes: np.ndarray) -> None:
+    def add(self, created: np.ndarray, dated: np.ndarray, hashes: Hashes, new: np.ndarray) -> None:
+        """After a chunk was written: `new` marks its keys that were certainly not stored (now they are). A key
+        that was maybe stored lies inside the range already, or among the undated keys (where it stays even once a
+        stub gets its `created`), or is undated and added to them here."""
+        if new.any():
+            lo, hi = int(created[new].min()), int(created[new].max())  # a new key is always dated
+            self.created = (lo, hi) if self.created is None else (
+                min(lo, self.created[0]), max(hi, self.created[1]))
+        if not dated.all():
+            self._undated = np.union1d(self._undated, hashes()[~dated])
+        # An undated key is maybe stored whatever its hash, so it may be new to the hashes too.
+        if self._runs is not None and (new.any() or not dated.all()):
+            self._add_run(hashes()[new | ~dated])
+
+    def _add_run(self, hashes: np.ndarray) -> None:
         """Hashes of newly stored keys arrive in runs (one per chunk), merged like a binary counter: a run absorbs
         the one before it while that one is no bigger, so lookups search O(log n) runs and each hash is merged
-        O(log n) times (the first version re-sorted everything every 16 chunks: work that grew with the table)."""
-        if not len(hashes):
-            return
+        O(log n) times."""
+        assert self._runs is not None
         run = np.sort(hashes)
         while self._runs and len(self._runs[-1]) <= len(run):
             run = np.concatenate((self._runs.pop(), run))
@@ -106,12 +145,12 @@ class StoredKeysRegistry:
             return keys
 
     def nbytes(self) -> int:
-        """Memory the hashes of every table hold: 8 bytes per stored key of each table a load has written to."""
+        """Memory the hashes of every table hold: undated rows' keys, and every key of a table a load needed."""
         with self.lock:
             return sum(keys.nbytes for keys in self._tables.values())
 
     def committed(self, inserted: dict[str, int]) -> None:
-        """After a commit: the tables grew by these many rows (their hashes were added as they were written)."""
+        """After a commit: the tables grew by these many rows (their keys were added as they were written)."""
         with self.lock:
             for name, rows in inserted.items():
                 keys = self._tables[name]
