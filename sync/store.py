@@ -417,16 +417,18 @@ class Store:
         with self._write_lock:
             if self.is_duckdb:
                 with _bulk_load_mode():
-                    try:
-                        self._upsert_duckdb(batches(), counts)
-                    except _CreatedMoved as moved:
-                        if not replayable:
-                            raise StoreError(
-                                f"A stored {moved.table} object came back with another `created` time, so this "
-                                "load was rolled back and nothing was written. Run it again: its keys are now "
-                                "checked one by one.") from moved
-                        counts.clear()
-                        self._upsert_duckdb(batches(), counts)
+                    # Ends: each retry leaves one more table checking its keys by hash, which never raises this.
+                    while True:
+                        try:
+                            self._upsert_duckdb(batches(), counts)
+                            break
+                        except _CreatedMoved as moved:
+                            if not replayable:
+                                raise StoreError(
+                                    f"A stored {moved.table} object came back with another `created` time, so "
+                                    "this load was rolled back and nothing was written. Run it again: its keys are "
+                                    "now checked one by one.") from moved
+                            counts.clear()
             else:
                 with self.engine.begin() as conn:
                     for batch in batches():

@@ -357,6 +357,22 @@ def test_an_object_whose_created_moved_is_upserted_all_the_same(store: Store) ->
     assert store.query("SELECT email, version FROM customers").values.tolist() == [["b@example.com", 2]]
 
 
+def test_created_moved_in_two_tables_of_one_load(store: Store) -> None:
+    def with_refund(created: int, amount: int) -> dict[str, Any]:
+        parent = dated_charge("ch_1", created, amount)
+        parent["refunds"] = {"object": "list", "data": [dict(RESOURCES["refund"], id="re_1", created=created,
+                                                              amount=amount)]}
+        return parent
+
+    store.apply_objects("stripe", [with_refund(5, 100)], version=1)
+    # Both the charge and its refund moved: two retries, one table distrusted each time.
+    assert store.apply_objects("stripe", [with_refund(900, 50)], version=2) == {"payments": 1, "refunds": 1}
+    assert payments(store) == [["ch_1", 900, 50, 2]]
+    assert store.query("SELECT amount, version FROM refunds").values.tolist() == [[50, 2]]
+    registry = store_module._FILES.stored_keys(store._duck)
+    assert [registry.table(name).created_trusted for name in ("payments", "refunds")] == [False, False]
+
+
 def test_a_bulk_load_restores_the_gil_switch_interval_and_gc(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     before = sys.getswitchinterval()
     assert gc.isenabled()
