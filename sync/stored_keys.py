@@ -107,13 +107,15 @@ class StoredKeys:
         """After a chunk was written: `new` marks its keys that were certainly not stored (now they are). A key
         that was maybe stored lies inside the range already, or among the undated keys (where it stays even once a
         stub gets its `created`), or is undated and added to them here."""
-        if new.any():
-            lo, hi = int(created[new].min()), int(created[new].max())  # a new key is always dated
+        new_dated = new & dated  # an undated key is new only when the hashes say so, and has no `created` to add
+        if new_dated.any():
+            lo, hi = int(created[new_dated].min()), int(created[new_dated].max())
             self.created = (lo, hi) if self.created is None else (
                 min(lo, self.created[0]), max(hi, self.created[1]))
         if not dated.all():
             self._undated = np.union1d(self._undated, hashes()[~dated])
-        # An undated key is maybe stored whatever its hash, so it may be new to the hashes too.
+        # Undated keys join the hashes too, whichever path stored them: a duplicate hash costs a lookup, a missing one
+        # a wrong "new".
         if self._runs is not None and (new.any() or not dated.all()):
             self._add_run(hashes()[new | ~dated])
 

@@ -86,6 +86,19 @@ def test_added_keys_widen_the_range_and_join_the_hashes() -> None:
         True, False, True]
 
 
+def test_an_undated_new_key_leaves_the_range_as_it_was() -> None:
+    con = table(("ch_1", 100), ("ch_2", 200))
+    keys = StoredKeys()
+    keys.check(con, "payments")
+    keys.read_hashes(con, "payments")
+    staged = key_hashes(con, "ch_stub")
+    maybe = keys.maybe_stored(seconds(0), dated(False), staged)
+    assert maybe.tolist() == [False]  # undated, but the hashes know it is not stored
+    keys.add(seconds(0), dated(False), staged, ~maybe)
+    assert keys.created == (100, 200)  # its filled-in 0 is no `created`
+    assert keys.maybe_stored(seconds(0), dated(False), staged).tolist() == [True]
+
+
 def test_runs_are_merged_without_losing_any() -> None:
     keys = StoredKeys()
     keys.read_hashes(table(), "payments")
