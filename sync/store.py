@@ -721,10 +721,10 @@ def _write_staged(cur: Any, staged: Mapping[str, pa.Table], txn: _BulkWrite) -> 
                     txn.scanned = True
                 if updated == maybe.sum():
                     inserted -= updated
-                    if inserted:
-                        cur.unregister(view)
-                        cur.register(view, arrow.filter(pa.array(~maybe)))
-                        _insert_new(cur, name, view, keys, txn)
+                    if inserted:  # through a view of its own: `hashes` may still read the whole chunk's
+                        cur.register(f"{view}_new", arrow.filter(pa.array(~maybe)))
+                        _insert_new(cur, name, f"{view}_new", keys, txn)
+                        cur.unregister(f"{view}_new")
                 else:
                     before = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
                     cur.execute(_duckdb_merge_sql(schema.OBJECT_TABLES[name]))
@@ -735,8 +735,9 @@ def _write_staged(cur: Any, staged: Mapping[str, pa.Table], txn: _BulkWrite) -> 
                 keys.add(created, dated, hashes, ~maybe)
             txn.inserted[name] += inserted
         except BaseException:
-            with contextlib.suppress(Exception):  # an aborted transaction refuses even this; the ROLLBACK follows
-                cur.unregister(view)
+            for registered in (view, f"{view}_new"):
+                with contextlib.suppress(Exception):  # an aborted transaction refuses even this; the ROLLBACK follows
+                    cur.unregister(registered)
             raise
         cur.unregister(view)
 
