@@ -11,6 +11,9 @@ shows that every write went through the Store (`StoredKeys.check` re-reads them 
 - the hashes of its rows stored without `created` (deleted stubs), which the range cannot place;
 - only once a load needs them, the sorted 64-bit `hash(provider, id)` of every key (8 bytes per stored key):
   when new and stored keys fall inside the range together, a hash's absence says "certainly new".
+
+Should a provider ever move an object's `created`, the range would call a stored key new: the primary key refuses
+the duplicate, and the Store retries the load with that table's keys checked by hash (sync/store.py, _insert_new).
 """
 
 from __future__ import annotations
