@@ -7,7 +7,6 @@ import ctypes
 import datetime as dt
 import gc
 import io
-import itertools
 import os
 import re
 import sys
@@ -449,12 +448,9 @@ class Store:
         pending: deque[Future[None]] = deque()
         staged_bytes = 0
         txn = _BulkWrite(_FILES.stored_keys(self._duck))
-        first = next(batches, None)
-        if first is not None and self.exclusive:
-            self._read_stored_keys(cur, txn.registry, [name for name, table in first.items() if table.num_rows])
         cur.execute("BEGIN TRANSACTION")
         try:
-            for batch in itertools.chain([first] if first is not None else [], batches):
+            for batch in batches:
                 staged = {name: table for name, table in batch.items() if table.num_rows}
                 while len(pending) >= PIPELINE_DEPTH:
                     pending.popleft().result()
@@ -480,17 +476,6 @@ class Store:
             with contextlib.suppress(Exception):
                 cur.execute("CHECKPOINT")
         if checkpoint or txn.scanned:
-            self._drop_caches(cur)
-
-    def _read_stored_keys(self, cur: Any, registry: StoredKeysRegistry, tables: Sequence[str]) -> None:
-        """An exclusive store reads what it needs of a load's first tables before the load's transaction, then
-        drops what that scan cached (inside the transaction it stayed until its end). No one else writes between."""
-        read = False
-        for name in tables:
-            keys = registry.table(name)
-            with registry.lock:
-                read |= keys.check(cur, name)
-        if read:
             self._drop_caches(cur)
 
     def _drop_caches(self, cur: Any) -> None:
@@ -827,8 +812,8 @@ def _json_text_array(docs: Sequence[bytes | None]) -> pa.Array:
         return pa.array(docs, pa.large_binary()).view(pa.large_string())
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)), out=offsets[1:])
-    data = _JSON_BUFFERS.join(docs) if offsets[-1] <= _JoinBuffers.LARGEST else pa.py_buffer(b"".join(docs))
-    return pa.LargeStringArray.from_buffers(len(docs), pa.py_buffer(offsets), data)
+    return pa.LargeStringArray.from_buffers(len(docs), pa.py_buffer(offsets),
+                                            _JSON_BUFFERS.join(docs, int(offsets[-1])))
 
 
 class _JoinBuffers:
@@ -849,7 +834,10 @@ class _JoinBuffers:
         self._buffers: list[io.BytesIO] = []
         self._most = most
 
-    def join(self, docs: Sequence[bytes]) -> pa.Buffer:
+    def join(self, docs: Sequence[bytes], size: int) -> pa.Buffer:
+        """The documents (`size` bytes in all) back to back."""
+        if size > self.LARGEST:
+            return pa.py_buffer(b"".join(docs))
         with self._lock:
             for buffer in self._buffers:
                 buffer.seek(0)

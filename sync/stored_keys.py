@@ -64,8 +64,8 @@ class StoredKeys:
         self.created_trusted = True
 
     def check(self, cur: Any, table: str) -> bool:
-        """Before the first write to `table` in a transaction (or, for an exclusive store, just before that
-        transaction): re-read the range unless the row count matches. Returns whether it read the table."""
+        """Before the first write to `table` in a transaction: re-read the range unless the row count matches.
+        Returns whether it read the table."""
         rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         if rows == self.rows:
             return False

@@ -573,8 +573,8 @@ def test_reading_the_stored_keys_drops_what_it_cached(
     try:
         store.apply_objects("stripe", [charge("ch_0", 7)], version=2)
         store.apply_objects("stripe", [charge("ch_1", 9)], version=2)
-        # Exclusive: re-attached once, after reading the range before the load's transaction; shared: read inside
-        # the transaction and its cached blocks shed after it. The second load reads nothing.
+        # The range is read inside the first load's transaction, and what that cached is dropped after it: an
+        # exclusive store re-attaches the file, a shared one sheds the blocks. The second load reads nothing.
         assert (len(reattached), len(shed)) == ((1, 0) if exclusive else (0, 1))
         # 7 + 9 + 3 * 1000
         assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[5, 3016]]
