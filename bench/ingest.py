@@ -115,6 +115,7 @@ def run_child(path: str, n: int, batch: int, update: bool) -> dict[str, Any]:
         store.apply_objects("stripe", objs, version)
         elapsed += time.perf_counter() - t0
         cpu += cpu_seconds() - c0
+        del objs  # the generator's next batch must not be built while this one is still alive
     t0 = time.perf_counter()
     store.checkpoint()
     checkpoint = time.perf_counter() - t0
