@@ -13,10 +13,12 @@ from typing import Any
 
 import orjson
 
+from sync.json_docs import JsonDocs
+
 Row = dict[str, Any]
 Obj = dict[str, Any]
-Columns = dict[str, list[Any]]
-Extractor = Callable[["Batch"], list[Any]]
+Columns = dict[str, list[Any] | JsonDocs]
+Extractor = Callable[["Batch"], list[Any] | JsonDocs]
 
 # Keys a card container could carry that PayOps must never keep, even if a source ever sent them.
 _PAN_KEYS = ("number", "cvc")
@@ -82,10 +84,9 @@ def field(fn: Callable[[Obj], tuple[Any, ...]], index: int) -> Extractor:
     return lambda b: [t[index] for t in b.each(fn)]
 
 
-def _raw(b: Batch) -> list[bytes]:
-    """The provider's JSON (UTF-8 bytes; the store lays them into one Arrow buffer without a str per object)."""
-    dumps = orjson.dumps
-    return [dumps(o) for o in b.objs]
+def _raw(b: Batch) -> JsonDocs:
+    """The provider's JSON (UTF-8 bytes, one buffer per batch: the store hands it to Arrow without a copy)."""
+    return JsonDocs.dump(b.objs)
 
 
 @dataclass(frozen=True)

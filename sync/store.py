@@ -6,7 +6,6 @@ import contextlib
 import ctypes
 import datetime as dt
 import gc
-import io
 import os
 import re
 import sys
@@ -33,6 +32,7 @@ from sqlalchemy.schema import CreateColumn
 
 from sync import action_schema, schema, webhook_schema  # noqa: F401  (they register their tables on metadata)
 from sync.errors import StoreError, StoreLockedError
+from sync.json_docs import JsonDocs
 from sync.normalise import TableColumns, is_delete_event, normalise, normalise_columns
 from sync.stored_keys import StoredKeys, StoredKeysRegistry
 
@@ -483,11 +483,9 @@ class Store:
 
         DuckDB holds every row group's metadata (~40 bytes per stored row here, outside its buffer pool) and the
         blocks it wrote or read for as long as the database stays attached. An exclusive store (the sync command's)
-        re-attaches the file (~15 ms): a 1,000,000-object load then peaked 3-9% above a 100,000-object one, where it
-        was 26-33% above before (the stored-key hashes, ~8 MB per million rows, were most of the rest; in-order
-        loads no longer need them, see sync/stored_keys.py). A shared store may have queries running on other
-        threads, so it only sheds the blocks, every SHARED_DROPS_PER_SHED-th time: a shed also trims the process's
-        heap, which the next chunks re-fault.
+        re-attaches the file (~15 ms). A shared store may have queries running on other threads, so it only sheds
+        the blocks, every SHARED_DROPS_PER_SHED-th time: a shed also trims the process's heap, which the next chunks
+        re-fault.
         """
         if self.exclusive and _FILES.reattach_if_sole_user(self._duck):
             return
@@ -797,67 +795,11 @@ def _columns_to_arrow(table: SATable, columns: Mapping[str, list[Any] | pa.Array
             arrays.append(pa.nulls(n, typ))
         elif isinstance(values, pa.Array):
             arrays.append(values)
-        elif name == "raw":
-            arrays.append(_json_text_array(values))
+        elif isinstance(values, JsonDocs):
+            arrays.append(values.arrow())
         else:
             arrays.append(pa.array(values, typ))
     return pa.Table.from_arrays(arrays, names=list(names))
-
-
-def _json_text_array(docs: Sequence[bytes | None]) -> pa.Array:
-    """JSON documents (orjson's UTF-8 bytes) as one Arrow text array: the documents joined into one buffer and
-    their offsets, where pa.array() appended them one by one into a growing buffer (1.5-2.9 us vs 0.4-0.6 us per
-    3 KB object)."""
-    if None in docs:
-        return pa.array(docs, pa.large_binary()).view(pa.large_string())
-    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)), out=offsets[1:])
-    return pa.LargeStringArray.from_buffers(len(docs), pa.py_buffer(offsets),
-                                            _JSON_BUFFERS.join(docs, int(offsets[-1])))
-
-
-class _JoinBuffers:
-    """Reusable buffers for a chunk's joined JSON documents (~12 MB per 4,096 charges).
-
-    A fresh `b"".join` per chunk took its 12 MB from glibc's heap, which small objects living across chunks had
-    cut into holes: now and then none was big enough and the heap grew by another 28 MB (12 MB plus glibc's top
-    pad), so a long load's peak crept up with its length (a 1,000,000-charge load peaked 20-30 MB above a
-    100,000-charge one). A buffer here is rewritten once no Arrow array uses it any more; the few a load keeps
-    in flight stay allocated for the process (glibc kept that much freed heap anyway, see RETAINED_HEAP_BYTES).
-    A join over LARGEST (documents of ~4 KB and more on average) is not kept: big documents pin nothing.
-    """
-
-    LARGEST = 16 * 1024 * 1024
-
-    def __init__(self, most: int) -> None:
-        self._lock = threading.Lock()
-        self._buffers: list[io.BytesIO] = []
-        self._most = most
-
-    def join(self, docs: Sequence[bytes], size: int) -> pa.Buffer:
-        """The documents (`size` bytes in all) back to back."""
-        if size > self.LARGEST:
-            return pa.py_buffer(b"".join(docs))
-        with self._lock:
-            for buffer in self._buffers:
-                buffer.seek(0)
-                try:
-                    buffer.writelines(docs)  # BufferError, before writing anything, while an array still uses it
-                except BufferError:
-                    continue
-                break
-            else:
-                if len(self._buffers) >= self._most:
-                    return pa.py_buffer(b"".join(docs))
-                buffer = io.BytesIO()
-                buffer.writelines(docs)
-                self._buffers.append(buffer)
-            return pa.py_buffer(buffer.getbuffer()[:buffer.tell()])
-
-
-# Chunks staged ahead, the one being written and the one being staged, two tables' documents each; at most
-# ~150 MB kept. More in flight join afresh.
-_JSON_BUFFERS = _JoinBuffers(most=2 * (PIPELINE_DEPTH + 2))
 
 
 _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[pa.DataType, ...]]] = {}
