@@ -545,6 +545,30 @@ def test_an_exclusive_store_reattaches_its_file_after_a_checkpoint_and_every_way
         again.close()
 
 
+def test_after_a_reattach_an_exclusive_store_hands_back_duckdbs_leftovers_and_keeps_its_memory_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
+    drained: list[str] = []
+    real = store_module._drain_eviction_queue
+
+    def spy(cur: Any) -> None:
+        real(cur)
+        drained.append(cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    monkeypatch.setattr(store_module, "_drain_eviction_queue", spy)
+    reattached = _spy_reattach(monkeypatch)
+    store = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}", exclusive=True)
+    try:
+        limit = store.query("SELECT current_setting('memory_limit') AS v").v[0]
+        for version in (1, 2):
+            store.apply_objects("stripe", [charge(f"ch_{i}", i + version) for i in range(20)], version=version)
+        assert len(reattached) == 2 and drained == [limit, limit]
+        # (2 + 3 + ... + 21) = 230
+        assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[20, 230]]
+    finally:
+        store.close()
+
+
 def test_a_shared_store_sheds_instead_of_reattaching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
     reattached = _spy_reattach(monkeypatch)
