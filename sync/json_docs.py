@@ -35,30 +35,39 @@ class _Buffers:
     def take(self, owner: object) -> io.BytesIO:
         """A buffer to write from its start, in use for as long as `owner` lives and its bytes are exported."""
         with self._lock:
-            for i, (buffer, held_by) in enumerate(self._kept):
-                if held_by() is not None:
-                    continue
-                buffer.seek(0)
-                try:
-                    buffer.write(b"")  # BufferError while an Arrow array still reads it
-                except BufferError:
-                    continue
-                if sys.getsizeof(buffer) > self.LARGEST:
-                    del self._kept[i]
-                    break
-                self._kept[i] = (buffer, weakref.ref(owner))
-                return buffer
-            buffer = io.BytesIO()
-            if len(self._kept) < self._most:
-                self._kept.append((buffer, weakref.ref(owner)))
-            return buffer
+            taken = None
+            kept = []
+            for buffer, held_by in self._kept:
+                if self._is_free(buffer, held_by):
+                    if sys.getsizeof(buffer) > self.LARGEST:
+                        continue  # free and grown too big: dropped
+                    if taken is None:
+                        taken, held_by = buffer, weakref.ref(owner)
+                kept.append((buffer, held_by))
+            if taken is None:
+                taken = io.BytesIO()
+                if len(kept) < self._most:
+                    kept.append((taken, weakref.ref(owner)))
+            self._kept = kept
+        taken.seek(0)
+        return taken
+
+    @staticmethod
+    def _is_free(buffer: io.BytesIO, held_by: weakref.ref[Any]) -> bool:
+        if held_by() is not None:
+            return False
+        try:
+            buffer.write(b"")  # BufferError while an Arrow array still reads it
+        except BufferError:
+            return False
+        return True
 
     def __len__(self) -> int:
         return len(self._kept)
 
 
-# Chunks staged ahead (store.PIPELINE_DEPTH), the one being written and the one being staged, two tables' documents
-# each; at most ~150 MB kept. More in flight get buffers of their own.
+# The chunks in flight (store.PIPELINE_DEPTH staged ahead, one being written, one being staged), about two tables'
+# documents each; at most ~150 MB kept. More at once get buffers of their own.
 BUFFERS = _Buffers(most=8)
 
 
@@ -90,8 +99,7 @@ class JsonDocs(Sequence[bytes]):
 
     def extend(self, docs: Iterable[bytes]) -> None:
         """Append documents (another JsonDocs' or bytes) after these."""
-        self._buffer.seek(self._ends[-1] if self._ends else 0)
-        write = self._buffer.write
+        write = self._buffer.write  # at the end of these: only this object writes to its buffer
         self._add_lengths([write(doc) for doc in docs])
 
     def __len__(self) -> int:

@@ -199,6 +199,7 @@ class _DuckDBFiles:
             except Exception as exc:
                 raise StoreError(f"Could not re-open the store {paths[0]} after a bulk load: {exc}. Nothing "
                                  "written was lost; check the file and run the sync again.") from exc
+            _drain_eviction_queue(root)  # under the lock: no other Store can open the file meanwhile
             return True
 
     def release(self, root: Any) -> None:
@@ -488,7 +489,6 @@ class Store:
         SHARED_DROPS_PER_SHED-th time: a shed also trims the process's heap, which the next chunks re-fault.
         """
         if self.exclusive and _FILES.reattach_if_sole_user(self._duck):
-            _drain_eviction_queue(cur)
             return
         if self._drops % SHARED_DROPS_PER_SHED == 0:
             _shed_cached_blocks(cur)
@@ -600,7 +600,7 @@ def _drain_eviction_queue(cur: Any) -> None:
     import duckdb
 
     try:
-        with contextlib.suppress(duckdb.OutOfMemoryException):
+        with contextlib.suppress(duckdb.Error):  # best effort: the load it follows is committed
             cur.execute("SET memory_limit = '1B'")
     finally:
         cur.execute("RESET memory_limit")

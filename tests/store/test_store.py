@@ -569,6 +569,19 @@ def test_after_a_reattach_an_exclusive_store_hands_back_duckdbs_leftovers_and_ke
         store.close()
 
 
+def test_a_drain_unloads_what_duckdb_cached_and_restores_the_memory_limit(store: Store) -> None:
+    cur = store.cursor()
+    limit = cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    cur.execute("CREATE TABLE cached AS SELECT range AS k, repeat('x', 100) AS v FROM range(300000)")
+    cur.execute("CHECKPOINT")
+    assert cur.execute("SELECT sum(length(v)) FROM cached").fetchall() == [(30_000_000,)]
+    cached = "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+    assert cur.execute(cached).fetchall()[0][0] > 0
+    store_module._drain_eviction_queue(cur)
+    assert cur.execute(cached).fetchall()[0][0] == 0
+    assert cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == limit
+
+
 def test_a_shared_store_sheds_instead_of_reattaching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
     reattached = _spy_reattach(monkeypatch)

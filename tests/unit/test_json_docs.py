@@ -39,11 +39,30 @@ def test_a_buffer_is_taken_again_only_once_its_documents_and_their_arrow_array_a
     gc.collect()
     second = JsonDocs.dump([{"c": 333}], buffers)  # the first buffer is still read by `array`
     assert len(buffers) == 2
+    assert array.to_pylist() == ['{"a":1}', '{"b":22}']
     del array
     gc.collect()
     third = JsonDocs.dump([[]], buffers)  # shorter than what the freed buffer held: only its own bytes show
     assert len(buffers) == 2
     assert third.arrow().to_pylist() == ["[]"] and second.arrow().to_pylist() == ['{"c":333}']
+
+
+def test_extending_a_reused_buffer_writes_after_its_own_documents_not_the_old_ones() -> None:
+    buffers = _Buffers(most=1)
+    old = JsonDocs.dump([{"long": "x" * 50}], buffers)
+    del old
+    gc.collect()
+    docs = JsonDocs.dump([1], buffers)
+    docs.extend([b"2"])
+    assert docs.arrow().to_pylist() == ["1", "2"]
+
+
+def test_a_document_orjson_refuses_leaves_the_pool_usable() -> None:
+    buffers = _Buffers(most=1)
+    with pytest.raises(TypeError):
+        JsonDocs.dump([{"a": 1}, {"b": object()}], buffers)
+    gc.collect()
+    assert list(JsonDocs.dump([{"c": 3}], buffers)) == [b'{"c":3}'] and len(buffers) == 1
 
 
 def test_past_its_limit_the_pool_hands_out_buffers_it_does_not_keep() -> None:
@@ -54,14 +73,15 @@ def test_past_its_limit_the_pool_hands_out_buffers_it_does_not_keep() -> None:
 
 
 def test_a_buffer_grown_past_the_largest_kept_is_dropped_once_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    buffers = _Buffers(most=2)
+    buffers = _Buffers(most=3)
     monkeypatch.setattr(_Buffers, "LARGEST", 1000)
-    big = JsonDocs.dump(["x" * 2000], buffers)
-    assert len(buffers) == 1
-    del big
-    gc.collect()
     small = JsonDocs.dump([1], buffers)
-    assert len(buffers) == 1 and list(small) == [b"1"]  # a new buffer: the big one went
+    big = JsonDocs.dump(["x" * 2000], buffers)
+    assert len(buffers) == 2
+    del small, big
+    gc.collect()
+    again = JsonDocs.dump([2], buffers)  # takes the first free buffer; the big one, free too, goes
+    assert len(buffers) == 1 and list(again) == [b"2"]
 
 
 def test_documents_take_about_their_text_not_an_allocation_each() -> None:
