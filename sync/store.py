@@ -582,9 +582,7 @@ def _shed_cached_blocks(cur: Any) -> None:
     shared store's memory grew with the table. A permanently lower limit made every load evict and re-fault pages
     (25% slower); briefly lowering it evicts the clean blocks (they are on disk).
     """
-    with contextlib.suppress(Exception):  # blocks in use cannot go: DuckDB refuses and keeps its limit
-        cur.execute(f"SET memory_limit = '{SHED_TO_BYTES}B'")
-    cur.execute("RESET memory_limit")
+    _lower_memory_limit_for_a_moment(cur, SHED_TO_BYTES)
 
 
 def _drain_eviction_queue(cur: Any) -> None:
@@ -594,14 +592,20 @@ def _drain_eviction_queue(cur: Any) -> None:
     (a statement's hash table, a re-attached file's blocks) leaves its entry holding ~200 bytes of heap until the
     queue reaches 32,768 entries: a re-load's heap grew ~0.1 MB per 20,000-object call. And DuckDB's allocators keep
     40-100 MB of freed pages. A memory limit below what is in use makes DuckDB walk the whole queue, dropping those
-    entries, and return its allocators' free pages to the system; it refuses or takes that limit, then the default
-    comes back.
+    entries, and return its allocators' free pages to the system.
     """
+    _lower_memory_limit_for_a_moment(cur, 1)
+
+
+def _lower_memory_limit_for_a_moment(cur: Any, limit_bytes: int) -> None:
+    """DuckDB evicts what it can down to the limit and flushes its allocators; it refuses a limit it cannot reach
+    (blocks in use cannot go) and keeps its own. Best effort: the load before it is committed. The default limit
+    comes back either way."""
     import duckdb
 
     try:
-        with contextlib.suppress(duckdb.Error):  # best effort: the load it follows is committed
-            cur.execute("SET memory_limit = '1B'")
+        with contextlib.suppress(duckdb.Error):
+            cur.execute(f"SET memory_limit = '{int(limit_bytes)}B'")
     finally:
         cur.execute("RESET memory_limit")
 
@@ -806,7 +810,8 @@ def _stage(provider: str, tables: TableColumns, version: int | Sequence[int],
     return out
 
 
-def _columns_to_arrow(table: SATable, columns: Mapping[str, list[Any] | pa.Array], n: int) -> pa.Table:
+def _columns_to_arrow(table: SATable, columns: Mapping[str, list[Any] | pa.Array | JsonDocs],
+                      n: int) -> pa.Table:
     names, types = _column_spec(table)
     arrays = []
     for name, typ in zip(names, types, strict=True):
