@@ -185,11 +185,14 @@ class _DuckDBFiles:
         with self._lock:
             return self._keys[id(root)]
 
+    def _sole_user_paths(self, root: Any) -> list[str]:
+        return [path for path, entry in self._open.items() if entry[0] is root and entry[1] == 1]
+
     def reattach_if_sole_user(self, root: Any) -> bool:
         """Close and re-open the database under the same name (every cursor on `root` finds it again), if exactly
         one Store has it open; under the lock, so no other Store opens it in between. Returns whether it did."""
         with self._lock:
-            paths = [path for path, entry in self._open.items() if entry[0] is root and entry[1] == 1]
+            paths = self._sole_user_paths(root)
             if not paths:
                 return False
             root.execute("USE memory")
@@ -200,6 +203,14 @@ class _DuckDBFiles:
                 raise StoreError(f"Could not re-open the store {paths[0]} after a bulk load: {exc}. Nothing "
                                  "written was lost; check the file and run the sync again.") from exc
             _drain_eviction_queue(root)  # under the lock: no other Store can open the file meanwhile
+            return True
+
+    def drain_if_sole_user(self, root: Any) -> bool:
+        """_drain_eviction_queue, if exactly one Store has the database open (under the lock, as above)."""
+        with self._lock:
+            if not self._sole_user_paths(root):
+                return False
+            _drain_eviction_queue(root)
             return True
 
     def release(self, root: Any) -> None:
@@ -478,12 +489,18 @@ class Store:
                 cur.execute("CHECKPOINT")
         if checkpoint or txn.scanned:
             self._drop_caches(cur)
+        elif txn.updated and self.exclusive:
+            # What an UPDATE read stays cached (every column of the row groups it touched, the table's metadata
+            # blocks), and its allocators keep what it freed: a re-load's memory climbed ~20 MB from one checkpoint's
+            # re-attach to the next, and the longer the load, the more of those highs its peak met. ~5 ms a call.
+            _FILES.drain_if_sole_user(self._duck)
 
     def _drop_caches(self, cur: Any) -> None:
         """Bound what DuckDB keeps of a table it wrote or read, so a load's memory does not grow with the table.
 
-        DuckDB holds every row group's metadata (~40 bytes per stored row here, outside its buffer pool) and the
-        blocks it wrote or read for as long as the database stays attached. An exclusive store (the sync command's)
+        DuckDB holds every row group's metadata once a statement visited it (~7 bytes per stored row here after an
+        UPDATE: half heap, half cached metadata blocks) and the blocks it wrote or read for as long as the database
+        stays attached. An exclusive store (the sync command's)
         re-attaches the file (~15 ms) and hands back what DuckDB still keeps after that (_drain_eviction_queue). A
         shared store may have queries running on other threads, so it only sheds the blocks, every
         SHARED_DROPS_PER_SHED-th time: a shed also trims the process's heap, which the next chunks re-fault.
@@ -586,13 +603,13 @@ def _shed_cached_blocks(cur: Any) -> None:
 
 
 def _drain_eviction_queue(cur: Any) -> None:
-    """Hand back what DuckDB keeps after a re-attach; only while nobody else uses the database (~12 ms).
+    """Hand back what DuckDB keeps after a re-attach or an UPDATE; only while nobody else uses the database (~5-12 ms).
 
-    Two things stay behind. DuckDB's buffer pool queues an entry for every block it unpins, and a block that is gone
-    (a statement's hash table, a re-attached file's blocks) leaves its entry holding ~200 bytes of heap until the
-    queue reaches 32,768 entries: a re-load's heap grew ~0.1 MB per 20,000-object call. And DuckDB's allocators keep
-    40-100 MB of freed pages. A memory limit below what is in use makes DuckDB walk the whole queue, dropping those
-    entries, and return its allocators' free pages to the system.
+    A memory limit below what is in use makes DuckDB evict every cached block (an UPDATE's reads: ~4 MB per
+    20,000-object call), walk its whole eviction queue and return its allocators' free pages to the system (they kept
+    40-100 MB). The queue matters because a block that is gone (a statement's hash table, a re-attached file's
+    blocks) leaves its entry holding ~200 bytes of heap until the queue reaches 32,768 entries: a re-load's heap grew
+    ~0.1 MB per 20,000-object call.
     """
     _lower_memory_limit_for_a_moment(cur, 1)
 
@@ -671,6 +688,7 @@ class _BulkWrite:
         self.registry = registry
         self.inserted: dict[str, int] = {}
         self.scanned = False  # whether it read some table's stored keys (DuckDB caches what that scan read)
+        self.updated = False  # whether it ran an UPDATE (DuckDB caches the blocks that read)
 
     def keys(self, cur: Any, table: str) -> StoredKeys:
         keys = self.registry.table(table)
@@ -721,6 +739,7 @@ def _write_staged(cur: Any, staged: Mapping[str, pa.Table], txn: _BulkWrite) -> 
             inserted = arrow.num_rows
             if maybe.any():
                 updated = cur.execute(_duckdb_update_sql(schema.OBJECT_TABLES[name])).fetchall()[0][0]
+                txn.updated = True
                 if updated != maybe.sum() and not keys.hashes_read:
                     with txn.registry.lock:
                         keys.read_hashes(cur, name)

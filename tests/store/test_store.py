@@ -569,6 +569,64 @@ def test_after_a_reattach_an_exclusive_store_hands_back_duckdbs_leftovers_and_ke
         store.close()
 
 
+def _spy_drain(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """DuckDB's cached table blocks (bytes) right before and right after each real drain."""
+    sizes: list[tuple[int, int]] = []
+    real = store_module._drain_eviction_queue
+    cached = "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+
+    def spy(cur: Any) -> None:
+        before = cur.execute(cached).fetchall()[0][0]
+        real(cur)
+        sizes.append((before, cur.execute(cached).fetchall()[0][0]))
+
+    monkeypatch.setattr(store_module, "_drain_eviction_queue", spy)
+    return sizes
+
+
+def test_an_exclusive_store_drains_after_every_load_that_updated_and_only_then(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drained = _spy_drain(monkeypatch)
+    reattached = _spy_reattach(monkeypatch)
+    store = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}", exclusive=True)
+    try:
+        limit = store.query("SELECT current_setting('memory_limit') AS v").v[0]
+        store.apply_objects("stripe", [charge(f"ch_{i}", i) for i in range(20)], version=1)
+        assert drained == []  # inserts into an empty table: nothing read, no checkpoint due
+        store.checkpoint()  # so the re-load reads its rows from the file's blocks, which DuckDB then caches
+        # A re-load: no checkpoint is due and nothing re-attaches, but what its UPDATE read is let go.
+        store.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(20)], version=2)
+        assert reattached == [] and len(drained) == 1 and drained[0][0] > 0 and drained[0][1] == 0
+        # New keys only (created before every stored one): an INSERT, nothing to drain.
+        earlier = [dict(charge(f"ch_early{i}", 7), created=10**9 + i) for i in range(3)]
+        store.apply_objects("stripe", earlier, version=3)
+        assert len(drained) == 1
+        # Those 3 rows are not checkpointed yet, so their block stays; the UPDATE's cached reads go.
+        store.apply_objects("stripe", [charge(f"ch_{i}", i + 2) for i in range(20)], version=4)
+        assert reattached == [] and len(drained) == 2 and drained[1][1] < drained[1][0]
+        assert store.query("SELECT current_setting('memory_limit') AS v").v[0] == limit
+        # (2 + 3 + ... + 21) + 3 * 7 = 230 + 21
+        assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[23, 251]]
+    finally:
+        store.close()
+
+
+def test_an_exclusive_store_that_shares_its_file_does_not_drain_after_a_reload(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drained = _spy_drain(monkeypatch)
+    path = f"duckdb:///{tmp_path / 'payops.duckdb'}"
+    first, second = Store(path, exclusive=True), Store(path)  # a page's store too: a drain could starve its queries
+    try:
+        first.apply_objects("stripe", [charge(f"ch_{i}", i) for i in range(5)], version=1)
+        first.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(5)], version=2)
+        assert drained == []
+        # 1 + 2 + 3 + 4 + 5 = 15
+        assert second.query("SELECT sum(amount) AS total FROM payments").total[0] == 15
+    finally:
+        second.close()
+        first.close()
+
+
 def test_a_drain_unloads_what_duckdb_cached_and_restores_the_memory_limit(store: Store) -> None:
     cur = store.cursor()
     limit = cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
