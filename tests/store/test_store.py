@@ -611,6 +611,28 @@ def test_an_exclusive_store_drains_after_every_load_that_updated_and_only_then(
         store.close()
 
 
+def test_a_drain_that_duckdb_refuses_does_not_fail_the_load_it_follows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    store = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}", exclusive=True)
+    try:
+        store.apply_objects("stripe", [charge(f"ch_{i}", i) for i in range(5)], version=1)
+
+        def refuse(cur: Any) -> None:
+            raise duckdb.OutOfMemoryException("refused")
+
+        monkeypatch.setattr(store_module, "_drain_eviction_queue", refuse)
+        generation = store.generation
+        assert store.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(5)], version=2) == {
+            "payments": 5}
+        assert store.generation == generation + 1
+        # 1 + 2 + 3 + 4 + 5 = 15
+        assert store.query("SELECT sum(amount) AS total FROM payments").total[0] == 15
+    finally:
+        store.close()
+
+
 def test_an_exclusive_store_that_shares_its_file_does_not_drain_after_a_reload(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     drained = _spy_drain(monkeypatch)
