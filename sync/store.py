@@ -498,7 +498,7 @@ class Store:
             # What an UPDATE read stays cached (every column of the row groups it touched, the table's metadata
             # blocks), and the allocators keep what it freed: a re-load's memory climbed ~20 MB from one checkpoint's
             # re-attach to the next, and the longer the load, the more of those highs its peak met. It costs ~5 ms,
-            # and the next call re-faults the pages handed back: a re-load ran ~7% slower.
+            # and the next call re-faults the pages handed back: a re-load ran 3-7% slower.
             _FILES.drain_if_sole_user(self._duck)
 
     def _drop_caches(self, cur: Any) -> None:
