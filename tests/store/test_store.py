@@ -619,14 +619,17 @@ def test_a_drain_that_duckdb_refuses_does_not_fail_the_load_it_follows(
     try:
         store.apply_objects("stripe", [charge(f"ch_{i}", i) for i in range(5)], version=1)
 
+        refused: list[Any] = []
+
         def refuse(cur: Any) -> None:
+            refused.append(cur)
             raise duckdb.OutOfMemoryException("refused")
 
         monkeypatch.setattr(store_module, "_drain_eviction_queue", refuse)
         generation = store.generation
         assert store.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(5)], version=2) == {
             "payments": 5}
-        assert store.generation == generation + 1
+        assert len(refused) == 1 and store.generation == generation + 1
         # 1 + 2 + 3 + 4 + 5 = 15
         assert store.query("SELECT sum(amount) AS total FROM payments").total[0] == 15
     finally:
