@@ -202,19 +202,15 @@ class _DuckDBFiles:
             except Exception as exc:
                 raise StoreError(f"Could not re-open the store {paths[0]} after a bulk load: {exc}. Nothing "
                                  "written was lost; check the file and run the sync again.") from exc
-            _drain_eviction_queue(root)  # under the lock: no other Store can open the file meanwhile
+            _drain_after_a_load(root)  # under the lock: no other Store can open the file meanwhile
             return True
 
     def drain_if_sole_user(self, root: Any) -> bool:
-        """_drain_eviction_queue, if exactly one Store has the database open (under the lock, as above). Best
-        effort: it follows a committed load, and if DuckDB refuses even this, its next statement says why."""
-        import duckdb
-
+        """_drain_eviction_queue, if exactly one Store has the database open (under the lock, as above)."""
         with self._lock:
             if not self._sole_user_paths(root):
                 return False
-            with contextlib.suppress(duckdb.Error):
-                _drain_eviction_queue(root)
+            _drain_after_a_load(root)
             return True
 
     def release(self, root: Any) -> None:
@@ -619,6 +615,14 @@ def _drain_eviction_queue(cur: Any) -> None:
     ~0.1 MB per 20,000-object call.
     """
     _lower_memory_limit_for_a_moment(cur, 1)
+
+
+def _drain_after_a_load(cur: Any) -> None:
+    """Best effort: the load before it is committed, and if DuckDB refuses even this, its next statement says why."""
+    import duckdb
+
+    with contextlib.suppress(duckdb.Error):
+        _drain_eviction_queue(cur)
 
 
 def _lower_memory_limit_for_a_moment(cur: Any, limit_bytes: int) -> None:

@@ -611,8 +611,9 @@ def test_an_exclusive_store_drains_after_every_load_that_updated_and_only_then(
         store.close()
 
 
+@pytest.mark.parametrize("after_a_checkpoint", [False, True], ids=["after-an-update", "after-a-reattach"])
 def test_a_drain_that_duckdb_refuses_does_not_fail_the_load_it_follows(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after_a_checkpoint: bool) -> None:
     import duckdb
 
     store = Store(f"duckdb:///{tmp_path / 'payops.duckdb'}", exclusive=True)
@@ -626,6 +627,8 @@ def test_a_drain_that_duckdb_refuses_does_not_fail_the_load_it_follows(
             raise duckdb.OutOfMemoryException("refused")
 
         monkeypatch.setattr(store_module, "_drain_eviction_queue", refuse)
+        if after_a_checkpoint:
+            monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", 1)
         generation = store.generation
         assert store.apply_objects("stripe", [charge(f"ch_{i}", i + 1) for i in range(5)], version=2) == {
             "payments": 5}
