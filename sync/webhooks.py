@@ -44,6 +44,8 @@ _HEADER_VALUE_LIMIT = 1024
 _MAX_HEADERS = 64
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 _PROCESSED = ("applied", "ignored_type")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_ITEM_NAME = re.compile(r"\s{0,4}[A-Za-z0-9]{0,8}\s{0,4}")
 _PAN_LIKE = re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])")
 
 Answer = tuple[int, dict[str, Any]]
@@ -54,6 +56,7 @@ _MESSAGES = {
     "empty_body": "The body is empty; send the event JSON.",
     "missing_header": "The Stripe-Signature header is missing; sign the delivery.",
     "malformed_header": "The Stripe-Signature header has no valid t= timestamp.",
+    "duplicate_timestamp": "The Stripe-Signature header has more than one t= timestamp; send exactly one.",
     "no_v1_signature": "The Stripe-Signature header has no v1 signature.",
     "bad_signature": "No configured webhook secret matches the signature; check the endpoint's signing secret.",
     "stale_timestamp": "The signature timestamp is older than the tolerance; resend the event.",
@@ -73,38 +76,63 @@ class Verification:
     timestamp: int | None = None
 
 
-def parse_signature_header(header: str) -> tuple[int | None, list[str]]:
-    """(t, v1 signatures) from a Stripe-Signature header; t is None when absent or not an integer."""
-    timestamp: int | None = None
+@dataclass(frozen=True)
+class SignatureHeader:
+    """A Stripe-Signature header read strictly: its one t (None unless exactly one, spelled exactly `t=<digits>`),
+    the v1 values, and why t could not be read ('duplicate_timestamp' or 'malformed_header'), if it could not."""
+
+    timestamp: int | None
+    signatures: tuple[str, ...]
+    problem: str | None = None
+
+
+def parse_signature_header(header: str) -> SignatureHeader:
+    """Read a Stripe-Signature header as stripe-python's `verify_header` does, or more strictly, never more loosely.
+
+    The SDK (16.1, `_get_timestamp_and_signatures`) splits on ",", takes `int()` of the FIRST item whose name is
+    exactly "t", and every value named exactly "v1". Every t that any reader could take (` t`, `t `, `T`, a bare
+    `t`) counts, and more than one is refused: otherwise the HMAC can cover one t while the age check reads
+    another. The one t must be spelled exactly `t=` with 1-12 ASCII digits (`int()` also takes " 1", "+1", "1_0"
+    and other scripts' digits; 12 digits keep it out of card-number shape and far below int()'s digit limit).
+    """
+    timestamps: list[tuple[str, str]] = []
     signatures: list[str] = []
     for item in header.split(","):
-        key, _, value = item.strip().partition("=")
-        if key == "t" and timestamp is None:
-            timestamp = int(value) if value.isdigit() else None
-        elif key == "v1" and value:
+        name, _, value = item.partition("=")
+        if name.strip().lower() == "t":
+            timestamps.append((name, value))
+        elif name == "v1" and value:
             signatures.append(value)
-    return timestamp, signatures
+    if len(timestamps) > 1:
+        return SignatureHeader(None, tuple(signatures), "duplicate_timestamp")
+    if not timestamps or timestamps[0][0] != "t" or not _TIMESTAMP.fullmatch(timestamps[0][1]):
+        return SignatureHeader(None, tuple(signatures), "malformed_header")
+    return SignatureHeader(int(timestamps[0][1]), tuple(signatures))
 
 
 def verify_stripe_signature(payload: str, header: str | None, secrets: Sequence[str], *,
                             tolerance: int = DEFAULT_TOLERANCE, now: float | None = None) -> Verification:
     """Verify with the official SDK against each secret (rotation), then the timestamp window both ways.
 
-    The SDK checks the HMAC; its tolerance only rejects old timestamps, so the window is checked here.
+    The SDK is handed a header rebuilt from the one t and the v1 values read here, so the timestamp its HMAC
+    covers is by construction the one whose age is checked. Its own tolerance only rejects old timestamps
+    (against the wall clock), so the window is checked here.
     """
     if not header or not header.strip():
         return Verification("missing_header")
-    timestamp, signatures = parse_signature_header(header)
-    if timestamp is None:
-        return Verification("malformed_header")
-    if not signatures:
+    parsed = parse_signature_header(header)
+    if parsed.problem is not None or parsed.timestamp is None:
+        return Verification(parsed.problem or "malformed_header")
+    timestamp = parsed.timestamp
+    if not parsed.signatures:
         return Verification("no_v1_signature", timestamp=timestamp)
     if not secrets:
         return Verification("no_secret_configured", timestamp=timestamp)
+    signed = ",".join([f"t={timestamp}", *(f"v1={s}" for s in parsed.signatures)])
     matched: int | None = None
     for index, secret in enumerate(secrets):
         try:
-            stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
+            stripe.WebhookSignature.verify_header(payload, signed, secret, tolerance=None)
         except stripe.SignatureVerificationError:
             # The SDK's documented "does not match" signal, not a provider API failure.
             continue
@@ -139,6 +167,24 @@ def mask_card_numbers(text: str) -> str:
     return _PAN_LIKE.sub(repl, text)
 
 
+def _redacted_signature_header(header: str) -> str:
+    """The Stripe-Signature header item by item, in order and spelled as sent, with every value removed but a t's.
+
+    Every t is kept (a header with two shows both, not just the one a reader took), and a t only while it looks
+    like a timestamp; an item's name only while it is short, so a signature sent without `=` is not kept either.
+    """
+    items = []
+    for item in header.split(","):
+        name, sep, value = item.partition("=")
+        if not _ITEM_NAME.fullmatch(name):
+            name = "?"
+        if name.strip().lower() == "t" and _TIMESTAMP.fullmatch(value):
+            items.append(f"{name}{sep}{value}")
+        else:
+            items.append(f"{name}{sep}<removed>" if sep else name)
+    return ",".join(items)
+
+
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers worth keeping for the log, with nothing secret: no credentials, no signature values."""
     kept: dict[str, str] = {}
@@ -147,10 +193,7 @@ def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
         if key in _SECRET_HEADERS:
             continue
         if key == "stripe-signature":
-            schemes = [p.strip().partition("=")[0] for p in value.split(",")]
-            t = next((p.strip()[2:] for p in value.split(",") if p.strip().startswith("t=")), None)
-            redacted = [s for s in schemes if s and s != "t"]
-            value = (f"t={t}," if t is not None else "") + ",".join(f"{s}=<removed>" for s in redacted)
+            value = _redacted_signature_header(value)
         kept[key] = value[:_HEADER_VALUE_LIMIT]
     return kept
 
