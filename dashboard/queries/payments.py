@@ -1,8 +1,10 @@
-"""Payment search (id, email, last4, amount) and one payment's detail: refunds, dispute, invoice, customer, events."""
+"""Payment, customer and subscription search (id or id prefix, email, name, last4, amount) and one payment's
+detail: refunds, dispute, invoice, customer, events."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -36,35 +38,57 @@ def search_kind(text: str) -> str:
     return "text"
 
 
+def like_pattern(text: str) -> str:
+    """An ILIKE pattern matching `text` anywhere, with its %, _ and backslash escaped so they match themselves
+    (use with ESCAPE '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# The escape character like_pattern() writes; a backslash, as PostgreSQL's LIKE assumes by default.
+_ESCAPE = "ESCAPE '\\'"
+
+
 def search_payments(store: Store, filters: Filters, text: str = "", amount_minor: int | None = None,
-                    amount_currency: str | None = None, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
-    """Newest payments matching the search; an id search ignores the date range (an id is unambiguous)."""
+                    amount_currency: str | None = None, limit: int = SEARCH_LIMIT, *,
+                    amounts: Sequence[tuple[int, str]] = ()) -> pd.DataFrame:
+    """Newest payments matching the search; an id search ignores the date range (an id is unambiguous).
+
+    An id-shaped text finds payments whose id or PaymentIntent id starts with it, or whose customer or invoice
+    is it. `amounts` are (minor units, currency) pairs (dashboard/amounts.py reads them from what was typed), any
+    of which matches; `amount_minor` with `amount_currency` is one more pair. Text is matched literally: %, _ and
+    backslash are no wildcards.
+    """
     kind = search_kind(text)
-    params: dict[str, Any] = filters.params() | {"q": text.strip(), "limit": limit}
+    q = text.strip()
+    params: dict[str, Any] = filters.params() | {"q": q, "like": like_pattern(q), "limit": limit}
     where = ["(:provider IS NULL OR p.provider = :provider)", "(:currency IS NULL OR p.currency = :currency)"]
     if kind != "id":
         where.append("p.created >= :start AND p.created < :end")
     if kind == "id":
-        # One equality per column, each pushed into its own scan, instead of an OR that reads every column of
-        # every row; the outer scan then only matches (provider, id).
+        # One condition per column, each pushed into its own scan, instead of an OR that reads every column of
+        # every row; the outer scan then only matches (provider, id). starts_with, not LIKE: ids hold "_".
         where.append(
-            "(p.provider, p.id) IN (SELECT provider, id FROM payments WHERE id = :q "
-            "UNION SELECT provider, id FROM payments WHERE payment_intent_id = :q "
+            "(p.provider, p.id) IN (SELECT provider, id FROM payments WHERE starts_with(id, :q) "
+            "UNION SELECT provider, id FROM payments WHERE starts_with(payment_intent_id, :q) "
             "UNION SELECT provider, id FROM payments WHERE customer_id = :q "
             "UNION SELECT provider, id FROM payments WHERE invoice_id = :q)"
         )
     elif kind == "email":
-        where.append("(LOWER(p.email) LIKE '%' || LOWER(:q) || '%' OR LOWER(c.email) LIKE '%' || LOWER(:q) || '%')")
+        where.append(f"(p.email ILIKE :like {_ESCAPE} OR c.email ILIKE :like {_ESCAPE})")
     elif kind == "last4":
         where.append("p.card_last4 = :q")
     elif kind == "text":
         where.append(
-            "(p.id LIKE :q || '%' OR LOWER(p.description) LIKE '%' || LOWER(:q) || '%' "
-            "OR LOWER(COALESCE(p.email, c.email)) LIKE '%' || LOWER(:q) || '%')"
+            f"(starts_with(p.id, :q) OR p.description ILIKE :like {_ESCAPE} "
+            f"OR COALESCE(p.email, c.email) ILIKE :like {_ESCAPE})"
         )
-    if amount_minor is not None:
-        where.append("p.amount = :amount AND p.currency = :amount_currency")
-        params |= {"amount": int(amount_minor), "amount_currency": (amount_currency or "").upper()}
+    pairs = [*amounts, *([(amount_minor, amount_currency or "")] if amount_minor is not None else [])]
+    if pairs:
+        where.append("(" + " OR ".join(f"(p.amount = :a{n} AND p.currency = :c{n})" for n in range(len(pairs)))
+                     + ")")
+        for n, (minor, currency) in enumerate(pairs):
+            params |= {f"a{n}": int(minor), f"c{n}": str(currency).upper()}
     return store.query(
         f"""
         SELECT {_COLUMNS}
@@ -75,6 +99,45 @@ def search_payments(store: Store, filters: Filters, text: str = "", amount_minor
         LIMIT :limit
         """,
         params,
+    )
+
+
+def search_customers(store: Store, filters: Filters, text: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """Newest customers whose id starts with the text, or whose email or name contains it (any case, literally);
+    none for an empty text. Filtered by provider only: a customer is found whatever the dates or currency."""
+    q = text.strip()
+    return store.query(
+        f"""
+        SELECT c.provider, c.id, c.email, c.name, c.created, c.delinquent, c.balance, c.currency
+        FROM customers AS c
+        WHERE NOT c.deleted AND :q <> '' AND (:provider IS NULL OR c.provider = :provider)
+          AND (starts_with(c.id, :q) OR c.email ILIKE :like {_ESCAPE} OR c.name ILIKE :like {_ESCAPE})
+        ORDER BY c.created DESC, c.id
+        LIMIT :limit
+        """,
+        {"q": q, "like": like_pattern(q), "provider": filters.provider, "limit": limit},
+    )
+
+
+def search_subscriptions(store: Store, filters: Filters, text: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """Newest subscriptions whose id starts with the text, whose customer is it, or whose customer's email or name
+    contains it (any case, literally); none for an empty text. Filtered by provider and currency, not dates."""
+    q = text.strip()
+    return store.query(
+        f"""
+        SELECT s.provider, s.id, s.customer_id, c.email, c.name, s.status, s.currency, s.created,
+               s.current_period_end, s.cancel_at_period_end, s.canceled_at
+        FROM subscriptions AS s
+        LEFT JOIN customers AS c ON c.provider = s.provider AND c.id = s.customer_id
+        WHERE NOT s.deleted AND :q <> ''
+          AND (:provider IS NULL OR s.provider = :provider) AND (:currency IS NULL OR s.currency = :currency)
+          AND (starts_with(s.id, :q) OR s.customer_id = :q
+               OR c.email ILIKE :like {_ESCAPE} OR c.name ILIKE :like {_ESCAPE})
+        ORDER BY s.created DESC, s.id
+        LIMIT :limit
+        """,
+        {"q": q, "like": like_pattern(q), "provider": filters.provider, "currency": filters.currency,
+         "limit": limit},
     )
 
 

@@ -228,3 +228,53 @@ def make_finance_db(directory: Path) -> Path:
     seed_finance(store)
     store.close()
     return path
+
+
+# -- search and dispute-queue additions to tests/conftest.py's seed_store (dates as of SEED_NOW, 2026-11-20 12:00) --
+
+
+def _search_charge(id: str, created: str, amount: int, currency: str, description: str,
+                   customer: str | None = None) -> dict[str, Any]:
+    from tests.conftest import charge
+
+    return {**charge(ts, id, created, amount, currency, last4="9999", customer=customer),
+            "description": description}
+
+
+def seed_search(store: Store) -> None:
+    """Search additions, all stripe, all inside the default range (08-23..11-20):
+
+    ch_xeur1 11-18 EUR 32.99 and ch_xeur2 11-17 EUR 3,299.00 (what "32,99" was read as);
+    ch_xusd12 11-16 $12.00 and ch_xusd1200 11-15 $1,200.00 (beside ch_jpy1's ¥1,200);
+    descriptions "50% off launch" (ch_xpct), "Order of 500 units" (ch_x500), "gift a_b" (ch_xab), "gift axb"
+    (ch_xaxb), "dir x\\y" (ch_xbs), all 11-14 and earlier, one a minute;
+    customers cus_x1 "Ann_Lee" ann_lee@example.com and cus_x2 "Annxlee" annxlee@example.com;
+    subscriptions sub_x1 (cus_a alice, USD active, created 10-01) and sub_x2 (cus_k Kuwait Co, KWD past_due, 10-05).
+    """
+    objects = [
+        _search_charge("ch_xeur1", "2026-11-18T10:00", 3299, "eur", "Order EUR small"),
+        _search_charge("ch_xeur2", "2026-11-17T10:00", 329900, "eur", "Order EUR large"),
+        _search_charge("ch_xusd12", "2026-11-16T10:00", 1200, "usd", "Order USD 12"),
+        _search_charge("ch_xusd1200", "2026-11-15T10:00", 120000, "usd", "Order USD 1200"),
+        _search_charge("ch_xpct", "2026-11-14T10:05", 100, "usd", "50% off launch"),
+        _search_charge("ch_x500", "2026-11-14T10:04", 100, "usd", "Order of 500 units"),
+        _search_charge("ch_xab", "2026-11-14T10:03", 100, "usd", "gift a_b"),
+        _search_charge("ch_xaxb", "2026-11-14T10:02", 100, "usd", "gift axb"),
+        _search_charge("ch_xbs", "2026-11-14T10:01", 100, "usd", "dir x\\y"),
+        {"id": "cus_x1", "object": "customer", "created": ts("2026-07-01T00:00"), "email": "ann_lee@example.com",
+         "name": "Ann_Lee", "livemode": False},
+        {"id": "cus_x2", "object": "customer", "created": ts("2026-07-02T00:00"), "email": "annxlee@example.com",
+         "name": "Annxlee", "livemode": False},
+        _sub("sub_x1", "cus_a", "usd", "active", "2026-10-01T00:00", [_item("si_x1", 2000, "usd", "month")],
+             period=("2026-11-01T00:00", "2026-12-01T00:00")),
+        _sub("sub_x2", "cus_k", "kwd", "past_due", "2026-10-05T00:00", [_item("si_x2", 5000, "kwd", "month")],
+             period=("2026-11-05T00:00", "2026-12-05T00:00")),
+    ]
+    store.apply_objects("stripe", objects, ts("2026-11-20T12:00"))
+
+
+@pytest.fixture
+def search_store(seeded_store: Store) -> Store:
+    """tests/conftest.py's seeded store plus `seed_search`."""
+    seed_search(seeded_store)
+    return seeded_store

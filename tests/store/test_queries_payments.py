@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from dashboard.amounts import search_amounts
 from dashboard.filters import Filters
 from dashboard.queries import payments as q
 from sync.money import to_minor
@@ -101,3 +102,78 @@ def test_invoice_found_through_the_payment_intent_on_new_api_versions(tmp_path) 
     assert list(q.payment_invoice(store, "stripe", "ch_new")["id"]) == ["in_new"]
     assert "evt_paid" in list(q.payment_timeline(store, "stripe", "ch_new")["event_id"])
     store.close()
+
+
+# -- amounts as typed, id prefixes, literal % and _, customers and subscriptions (tests/store/conftest.py
+# seed_search on top of seed_store) --
+
+STORE_CURRENCIES = ["EUR", "JPY", "KWD", "USD"]
+
+
+def test_a_decimal_comma_amount_finds_the_payment_of_that_amount(search_store) -> None:
+    # "32,99" EUR is 32.99 EUR = 3299 cents (ch_xeur1), not 3,299.00 EUR (ch_xeur2, what it was read as before).
+    wanted = search_amounts("32,99", "EUR", STORE_CURRENCIES)
+    found = q.search_payments(search_store, DEFAULT, "", amounts=wanted.pairs)
+    assert list(found["id"]) == ["ch_xeur1"]
+
+
+def test_an_amount_with_no_currency_chosen_is_searched_in_every_currency_it_reads_in(search_store) -> None:
+    # "1,200": EUR 1,200.00, JPY 1,200, USD 1,200.00 (KWD ambiguous, left out) -> ch_xusd1200 (11-15) and ch_jpy1
+    # (11-12), newest first; ch_xusd12 ($12.00 = 1200 cents) is not $1,200.00.
+    wanted = search_amounts("1,200", None, STORE_CURRENCIES)
+    assert list(q.search_payments(search_store, DEFAULT, "", amounts=wanted.pairs)["id"]) == ["ch_xusd1200", "ch_jpy1"]
+    # "12": EUR 12.00, JPY 12, KWD 12.000, USD 12.00 -> only ch_xusd12.
+    wanted = search_amounts("12", None, STORE_CURRENCIES)
+    assert list(q.search_payments(search_store, DEFAULT, "", amounts=wanted.pairs)["id"]) == ["ch_xusd12"]
+    # The sidebar's currency still applies: JPY only keeps ch_jpy1.
+    jpy = Filters(DEFAULT.start, DEFAULT.end, currency="JPY")
+    assert list(q.search_payments(search_store, jpy, "", amounts=search_amounts("1,200", None, STORE_CURRENCIES)
+                                  .pairs)["id"]) == ["ch_jpy1"]
+
+
+def test_an_id_prefix_finds_ids_starting_with_it_in_any_date(search_store) -> None:
+    # ch_usd1 11-01, ch_usd2 11-05, ch_usd3 11-10, ch_usd4 09-20; newest first. ch_xusd12 does not start so.
+    assert list(q.search_payments(search_store, DEFAULT, "ch_usd")["id"]) == ["ch_usd3", "ch_usd2", "ch_usd1",
+                                                                             "ch_usd4"]
+    # "_" in a prefix is an underscore, not any character: no id starts with "ch_usd_".
+    assert q.search_payments(search_store, DEFAULT, "ch_usd_").empty
+    assert list(q.search_payments(search_store, DEFAULT, "bt_tx")["id"]) == ["bt_txn1"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("50%", ["ch_xpct"]),  # not "Order of 500 units": % is a percent sign, not "anything"
+    ("%", ["ch_xpct"]),
+    ("a_b", ["ch_xab"]),  # not "gift axb": _ is an underscore, not "any one character"
+    ("x\\y", ["ch_xbs"]),  # a backslash is searched as itself too
+])
+def test_percent_underscore_and_backslash_match_literally(search_store, text: str, expected: list[str]) -> None:
+    assert list(q.search_payments(search_store, DEFAULT, text)["id"]) == expected
+
+
+def test_customer_search_by_email_name_and_id(search_store) -> None:
+    found = q.search_customers(search_store, DEFAULT, "alice")
+    assert list(found["id"]) == ["cus_a"] and list(found["email"]) == ["alice@example.com"]
+    assert list(q.search_customers(search_store, DEFAULT, "kuwait")["id"]) == ["cus_k"]  # by name, any case
+    # cus_x2 created 07-02, cus_x1 07-01: newest first.
+    assert list(q.search_customers(search_store, DEFAULT, "ANN")["id"]) == ["cus_x2", "cus_x1"]
+    assert list(q.search_customers(search_store, DEFAULT, "ann_")["id"]) == ["cus_x1"]  # literal underscore
+    assert list(q.search_customers(search_store, DEFAULT, "cus_x")["id"]) == ["cus_x2", "cus_x1"]  # id prefix
+    assert list(q.search_customers(search_store, DEFAULT, "cus_k")["id"]) == ["cus_k"]
+    nothing = q.search_customers(search_store, DEFAULT, "")
+    assert nothing.empty and {"id", "email", "name"} <= set(nothing.columns)
+    assert q.search_customers(search_store, Filters(DEFAULT.start, DEFAULT.end, provider="braintree"),
+                              "alice").empty
+
+
+def test_subscription_search_by_id_customer_email_and_name(search_store) -> None:
+    found = q.search_subscriptions(search_store, DEFAULT, "alice@")
+    assert list(found["id"]) == ["sub_x1"] and list(found["customer_id"]) == ["cus_a"]
+    assert list(found["email"]) == ["alice@example.com"] and list(found["status"]) == ["active"]
+    # sub_x2 created 10-05, sub_x1 10-01: newest first.
+    assert list(q.search_subscriptions(search_store, DEFAULT, "sub_x")["id"]) == ["sub_x2", "sub_x1"]
+    assert list(q.search_subscriptions(search_store, DEFAULT, "cus_k")["id"]) == ["sub_x2"]  # the customer's id
+    assert list(q.search_subscriptions(search_store, DEFAULT, "Kuwait")["id"]) == ["sub_x2"]  # the customer's name
+    kwd = Filters(DEFAULT.start, DEFAULT.end, currency="KWD")
+    assert list(q.search_subscriptions(search_store, kwd, "sub_x")["id"]) == ["sub_x2"]
+    assert q.search_subscriptions(search_store, DEFAULT, "sub_x_").empty
+    assert q.search_subscriptions(search_store, DEFAULT, "").empty
