@@ -18,7 +18,12 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on sys.path, no
     sys.path.insert(0, str(ROOT))
 
 from dashboard import scheduler  # noqa: E402
-from dashboard.webhook_route import enable_tcp_nodelay, stripe_intake_from_settings, stripe_webhook_route  # noqa: E402
+from dashboard.webhook_route import (  # noqa: E402
+    enable_tcp_nodelay,
+    stripe_intake_from_settings,
+    stripe_webhook_route,
+    webhook_fallback_routes,
+)
 from sync.errors import PayOpsError  # noqa: E402
 from sync.webhooks import WebhookIntake  # noqa: E402
 
@@ -83,6 +88,7 @@ async def lifespan(_app: App) -> AsyncIterator[None]:
         scheduler.shutdown()
 
 
-routes: list[BaseRoute] = [stripe_route]
+# The fallbacks come after the POST route: without them GET /webhooks/stripe would get the console's page.
+routes: list[BaseRoute] = [stripe_route, *webhook_fallback_routes(["stripe"])]
 
 app = App("app.py", lifespan=lifespan, routes=routes)

@@ -1,4 +1,5 @@
-"""The `POST /webhooks/stripe` Starlette route around `sync.webhooks.WebhookIntake`, and the TCP_NODELAY fix.
+"""The `POST /webhooks/stripe` Starlette route around `sync.webhooks.WebhookIntake`, the 405/404 answers for the
+rest of `/webhooks/`, and the TCP_NODELAY fix.
 
 The route reads the raw body with a bound (413 without reading past it), hands bytes + headers + the
 remote address to the intake, and awaits the intake's answer without blocking the event loop: the
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from sync.settings import load_settings
 from sync.store import Store
@@ -101,6 +103,37 @@ def stripe_webhook_route(intake: WebhookIntake | Callable[[], WebhookIntake], *,
     return route
 
 
+class _NotHere:
+    """ASGI app for the fallback routes. Starlette gives a function endpoint GET and HEAD only, but lets a
+    plain ASGI app match every method, so even TRACE or a made-up method gets this answer, not the page's."""
+
+    def __init__(self, providers: frozenset[str]) -> None:
+        self.providers = providers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = scope.get("path_params", {})
+        if params.get("provider") in self.providers and "rest" not in params:
+            response = JSONResponse({"error": "method_not_allowed", "message": "Webhooks are delivered with POST."},
+                                    status_code=405, headers={"Allow": "POST"})
+        else:
+            response = JSONResponse({"error": "not_found", "message": "No webhook receiver at this path."},
+                                    status_code=404)
+        await response(scope, receive, send)
+
+
+def webhook_fallback_routes(providers: Sequence[str] = ("stripe",), prefix: str = "/webhooks") -> list[Route]:
+    """Routes answering every other request under `prefix/`: 405 (Allow: POST) for a method other than POST on a
+    provider's path, 404 for any other path. Place them after the providers' POST routes.
+
+    Without them a GET or HEAD on `/webhooks/stripe`, or any `/webhooks/<unknown>`, falls through to
+    Streamlit's static mount, which answers 200 with the console's page.
+    """
+    app = _NotHere(frozenset(providers))
+    # `{provider}` is one non-empty segment, so `/webhooks` stays the Webhooks page (Streamlit redirects
+    # `/webhooks/` there).
+    return [Route(path, app) for path in (f"{prefix}/{{provider}}", f"{prefix}/{{provider}}/{{rest:path}}")]
+
+
 def stripe_intake_from_settings(store: Store, secrets: Sequence[str] | None = None) -> WebhookIntake:
     """The intake for `store`, with the secrets from STRIPE_WEBHOOK_SECRET (comma-separated for rotation)."""
     if secrets is None:
@@ -168,4 +201,4 @@ def webhook_app(database_url: str | None = None, secrets: Sequence[str] | None =
             route.close_intake()  # type: ignore[attr-defined]
             state["store"].close()
 
-    return Starlette(routes=[route, *extra_routes], lifespan=lifespan)
+    return Starlette(routes=[route, *extra_routes, *webhook_fallback_routes()], lifespan=lifespan)

@@ -1,7 +1,8 @@
 """The real server (`streamlit run dashboard/server.py`) receiving webhooks: localstripe's own sender and a forged
 delivery reach `POST /webhooks/stripe`, and the Webhooks page of the same process shows them at once (the route
-writes through the pages' one Store, so the pages' cache generation sees the writes). The store is read after
-the server stops (DuckDB lets one process hold the file)."""
+writes through the pages' one Store, so the pages' cache generation sees the writes); anything but a POST to a
+provider's path answers 405 or 404, not the console's page. The store is read after the server stops (DuckDB
+lets one process hold the file)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,34 @@ def test_localstripe_delivers_to_the_real_server_and_the_page_sees_it(browser, l
         ("customer.updated", "ok", 200, "applied"),
     ]
     assert email == ["hook-new@example.com"]
+
+
+def test_webhook_paths_answer_405_or_404_not_the_console_page(tmp_path: Path) -> None:
+    # Streamlit's static mount answers any unmatched GET with the console's HTML; the webhook paths must not.
+    db = tmp_path / "methods.duckdb"
+    url, proc = start_server(db, tmp_path, STRIPE_WEBHOOK_SECRET=SECRET)
+    try:
+        with httpx.Client(timeout=10) as client:
+            answers = {(method, path): client.request(method, f"{url}{path}") for method, path in [
+                ("GET", "/webhooks/stripe"), ("HEAD", "/webhooks/stripe"), ("PUT", "/webhooks/stripe"),
+                ("GET", "/webhooks/paypal"), ("POST", "/webhooks/paypal"), ("GET", "/webhooks/stripe/extra"),
+                ("GET", "/webhooks")]}
+    finally:
+        stop(proc)
+    assert {key: (r.status_code, r.headers.get("allow"), r.headers["content-type"].split(";")[0])
+            for key, r in answers.items()} == {
+        ("GET", "/webhooks/stripe"): (405, "POST", "application/json"),
+        ("HEAD", "/webhooks/stripe"): (405, "POST", "application/json"),
+        ("PUT", "/webhooks/stripe"): (405, "POST", "application/json"),
+        ("GET", "/webhooks/paypal"): (404, None, "application/json"),
+        ("POST", "/webhooks/paypal"): (404, None, "application/json"),
+        ("GET", "/webhooks/stripe/extra"): (404, None, "application/json"),
+        ("GET", "/webhooks"): (200, None, "text/html"),  # the Webhooks page itself still serves
+    }
+    assert answers[("HEAD", "/webhooks/stripe")].content == b""
+    assert answers[("GET", "/webhooks/stripe")].json()["error"] == "method_not_allowed"
+    store = Store(f"duckdb:///{db}")
+    try:  # none of them is a delivery, so none is recorded as one
+        assert store.query("SELECT COUNT(*) AS n FROM webhook_deliveries")["n"].tolist() == [0]
+    finally:
+        store.close()
