@@ -113,6 +113,16 @@ def test_bad_input_corpus_over_http(receiver: Receiver) -> None:
     json_only = {"Content-Type": "application/json"}
     not_json = b"<xml/>"
     big = b'{"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    # issue 15.3: a delivery captured 10 minutes ago, resent with a fresh t the SDK skips (" t" is not "t") in
+    # front of its own old t, which its v1 signs. It must be refused, not applied under the fresh timestamp.
+    old = now - 600
+    captured = charge_event("evt_http_captured", "ch_http_captured", old)
+    captured_v1 = headers_for(captured, timestamp=old)["Stripe-Signature"].split("v1=")[1]
+    theirs_v1 = headers_for(captured, secret="whsec_attacker")["Stripe-Signature"].split("v1=")[1]
+
+    def forged(signature: str) -> dict[str, str]:
+        return json_only | {"Stripe-Signature": signature}
+
     # case -> (body, headers, expected status, expected recorded verdict)
     corpus: dict[str, tuple[bytes, dict[str, str], int, str]] = {
         "wrong-secret": (good, headers_for(good, secret="whsec_wrong"), 400, "bad_signature"),
@@ -126,6 +136,12 @@ def test_bad_input_corpus_over_http(receiver: Receiver) -> None:
         "not-json": (not_json, headers_for(not_json), 400, "not_json"),
         "2mb": (big, headers_for(big), 413, "too_large"),
         "form": (good, headers_for(good) | {"Content-Type": "text/plain"}, 415, "wrong_content_type"),
+        "stale-resent-fresh-t": (captured, forged(f"v1={captured_v1}, t={now},t={old}"), 400, "duplicate_timestamp"),
+        "duplicate-t": (captured, forged(f"t={old},t={now},v1={captured_v1}"), 400, "duplicate_timestamp"),
+        "spaced-t": (captured, forged(f"t ={now},v1={captured_v1}"), 400, "malformed_header"),
+        "stale-beside-other-secret": (captured, forged(f"t={now},v1={theirs_v1},v1={captured_v1}"), 400,
+                                      "bad_signature"),
+        "stale-alone": (captured, forged(f"t={old},v1={captured_v1}"), 400, "stale_timestamp"),
         "good": (good, headers_for(good, secret="whsec_previous"), 200, "ok"),
     }
     with httpx.Client(timeout=30) as client:
@@ -134,12 +150,19 @@ def test_bad_input_corpus_over_http(receiver: Receiver) -> None:
     assert {case: r.status_code for case, r in answers.items()} == {c: v[2] for c, v in corpus.items()}
     assert all(r.headers["content-type"] == "application/json" for r in answers.values())
     assert answers["stale"].json()["error"] == "stale_timestamp"
+    assert answers["stale-resent-fresh-t"].json()["error"] == "duplicate_timestamp"
     receiver.stop()
-    rows = receiver.rows("SELECT headers, verdict, status_code, outcome, remote_addr FROM webhook_deliveries")
+    rows = receiver.rows("SELECT headers, verdict, status_code, outcome, remote_addr, signature_timestamp "
+                         "FROM webhook_deliveries")
     recorded = {orjson.loads(r["headers"])["x-test-case"]: r for r in rows}
     assert {c: (r["verdict"], r["status_code"]) for c, r in recorded.items()} == {
         c: (v[3], v[2]) for c, v in corpus.items()}
     assert recorded["good"]["outcome"] == "applied" and recorded["2mb"]["outcome"] == "rejected"
+    attack = recorded["stale-resent-fresh-t"]
+    # Logged as sent (both timestamps, no signature), and no timestamp claimed as the signed one.
+    assert (attack["outcome"], attack["signature_timestamp"]) == ("rejected", None)
+    assert orjson.loads(attack["headers"])["stripe-signature"] == f"v1=<removed>, t={now},t={old}"
+    assert recorded["stale-alone"]["signature_timestamp"] == old
     assert {r["remote_addr"] for r in rows} == {"127.0.0.1"}
     assert receiver.rows("SELECT id FROM payments") == [{"id": "ch_http_good"}]
 
