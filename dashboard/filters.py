@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -42,6 +43,17 @@ def _parse_date(text: str | None, default: dt.date) -> tuple[dt.date, str | None
         return default, f"Ignored the link's date {text!r}: use YYYY-MM-DD."
 
 
+def _url_currency(text: str | None) -> str | None:
+    """A link's currency: an ISO code (any case; ?currency=ALL is the lek), else None (all currencies)."""
+    if text and len(text) == 3 and text.isascii() and text.isalpha():
+        return text.upper()
+    return None
+
+
+def _label(everything: str) -> Callable[[str | None], str]:
+    return lambda option: everything if option is None else str(option)
+
+
 def sidebar_filters(currencies: list[str], providers: list[str], today: dt.date | None = None) -> Filters:
     """Render the sidebar filters, seeded from and written back to the URL query string."""
     today = today or dt.datetime.now(dt.UTC).date()
@@ -56,24 +68,22 @@ def sidebar_filters(currencies: list[str], providers: list[str], today: dt.date 
     picked = st.sidebar.date_input("Date range", value=(start, end), key="filter_dates")
     if isinstance(picked, tuple | list) and len(picked) == 2:
         start, end = picked
-    currency_options = ["All", *currencies]
-    wanted_currency = (qp.get("currency") or "All").upper()
+    # "Everything" is None, shown as "All currencies": no currency code can take that value, while the string
+    # "All" upper-cased is ALL, the Albanian lek, which a store can hold.
+    currency_options: list[str | None] = [None, *currencies]
+    wanted_currency = _url_currency(qp.get("currency"))
     currency = st.sidebar.selectbox(
-        "Currency", currency_options, key="filter_currency",
+        "Currency", currency_options, key="filter_currency", format_func=_label("All currencies"),
         index=currency_options.index(wanted_currency) if wanted_currency in currency_options else 0,
-        help="Amounts are never summed across currencies; 'All' shows one row or line per currency.",
+        help="Amounts are never summed across currencies; 'All currencies' shows one row or line per currency.",
     )
-    provider_options = ["All", *providers]
-    wanted_provider = qp.get("provider") or "All"
+    provider_options: list[str | None] = [None, *providers]
+    wanted_provider = qp.get("provider")
     provider = st.sidebar.selectbox(
-        "Provider", provider_options, key="filter_provider",
+        "Provider", provider_options, key="filter_provider", format_func=_label("All providers"),
         index=provider_options.index(wanted_provider) if wanted_provider in provider_options else 0,
     )
-    filters = Filters(
-        start=start, end=end,
-        currency=None if currency == "All" else currency,
-        provider=None if provider == "All" else provider,
-    )
+    filters = Filters(start=start, end=end, currency=currency, provider=provider)
     st.query_params.update({"start": filters.start.isoformat(), "end": filters.end.isoformat()})
     for name, value in (("currency", filters.currency), ("provider", filters.provider)):
         if value:
@@ -93,4 +103,5 @@ def current_filters(today: dt.date | None = None) -> Filters:
     qp = st.query_params
     start, _ = _parse_date(qp.get("start"), today - dt.timedelta(days=DEFAULT_DAYS - 1))
     end, _ = _parse_date(qp.get("end"), today)
-    return Filters(start=min(start, end), end=max(start, end), currency=qp.get("currency"), provider=qp.get("provider"))
+    return Filters(start=min(start, end), end=max(start, end), currency=_url_currency(qp.get("currency")),
+                   provider=qp.get("provider") or None)
