@@ -9,8 +9,10 @@ export PYTHONPATH := $(CURDIR)
 .PHONY: run test lint sync bench browser-deps clean
 
 $(BIN)/.installed: requirements.txt
+	@echo "PayOps: installing the pinned requirements into $(VENV) (first run: about a minute, ~700 MB)..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements.txt
+	@echo "PayOps: requirements installed."
 	touch $@
 
 # Peer servers written in JavaScript (stripe-stateful-mock), pinned in package-lock.json.

@@ -23,7 +23,7 @@ webhook_deliveries = Table(
     Column("signature_ok", Boolean, nullable=False),
     Column("signature_timestamp", BigInteger),  # the header's t=, epoch seconds
     Column("secret_index", Integer),  # which configured secret verified it (0 = first)
-    # ok, bad_signature, stale_timestamp, future_timestamp, missing_header, malformed_header,
+    # ok, bad_signature, stale_timestamp, future_timestamp, missing_header, malformed_header, duplicate_timestamp,
     # no_v1_signature, empty_body, not_json, not_an_event, too_large, wrong_content_type
     Column("verdict", String, nullable=False),
     Column("status_code", Integer, nullable=False),

@@ -81,7 +81,7 @@ _REASON = """
     CASE WHEN outcome = 'apply_error' THEN 'apply error'
          WHEN outcome = 'store_error' THEN 'store error'
          WHEN verdict IN ('bad_signature', 'missing_header', 'malformed_header', 'no_v1_signature',
-                          'no_secret_configured') THEN 'bad signature'
+                          'no_secret_configured', 'duplicate_timestamp') THEN 'bad signature'
          WHEN verdict IN ('stale_timestamp', 'future_timestamp') THEN 'stale or future timestamp'
          ELSE 'malformed request' END
 """
