@@ -4,10 +4,10 @@ Usage: PYTHONPATH=. .venv/bin/python bench/ingest.py [--n 100000 1000000] [--bat
 
 Each (N, pass) runs in its own subprocess so peak RSS is measured per N without mixing: pass 1 inserts N new
 charges into a fresh file, pass 2 re-applies the same N charges with a newer version (all updates). Objects
-are generated lazily, one batch at a time, from Stripe's example charge (~3 KB JSON); only the time spent
-inside `Store.apply_objects` is counted, not the generator's. "keys MB" is what the store's stored-key hashes
-hold at the end of the pass (sync/stored_keys.py): 0 here, as the charges arrive in `created` order; 8 bytes per
-stored key for a load that mixes new keys among stored ones.
+are generated lazily, one batch at a time, from the tests' full Stripe charge (tests/builders/stripe.py, ~2.3 KB
+JSON); only the time spent inside `Store.apply_objects` is counted, not the generator's. "keys MB" is what the
+store's stored-key hashes hold at the end of the pass (sync/stored_keys.py): 0 here, as the charges arrive in
+`created` order; 8 bytes per stored key for a load that mixes new keys among stored ones.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
-if not FIXTURES.exists():  # CI clones main beside a copy of shared/
-    FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
+if str(ROOT) not in sys.path:  # run as a script: the repository's packages (tests.builders, sync) come from ROOT
+    sys.path.insert(0, str(ROOT))
+
+from tests.builders import stripe as stripe_builders  # noqa: E402 - needs ROOT on sys.path first
 
 CURRENCIES = ("usd", "eur", "jpy", "gbp")
 BRANDS = ("visa", "mastercard", "amex", "discover")
@@ -41,7 +40,7 @@ BASE_CREATED = 1_700_000_000
 
 
 def load_template() -> dict[str, Any]:
-    return orjson.loads(FIXTURES.read_bytes())["resources"]["charge"]
+    return stripe_builders.charge()
 
 
 def make_charges(template: dict[str, Any], start: int, count: int) -> list[dict[str, Any]]:
@@ -174,5 +173,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     raise SystemExit(main())

@@ -10,10 +10,11 @@ webhook route in one process, the intake on the pages' Store); its baseline is t
 Starts the receiver in its own process (`bench/webhooks.py serve`: uvicorn on a socket pre-bound the way
 Streamlit's st.App binds it, serving `POST /webhooks/stripe` and a bare `POST /bare` route that reads the
 body and answers, as the baseline) on a free 127.0.0.1 port with a fresh DuckDB file. For each concurrency
-it sends the same pre-signed deliveries (Stripe's example charge in a `charge.succeeded` event, ~3 KB) to
-the bare route and then to the receiver, each sender on one keep-alive connection, bounded by count and
-time. At the end the server is SIGKILLed, the file reopened, and every delivery answered 2xx is looked up:
-"lost" counts those without a recorded 2xx delivery row or without their event in the store.
+it sends the same pre-signed deliveries (the tests' full Stripe charge, tests/builders/stripe.py, in a
+`charge.succeeded` event, ~2.5 KB) to the bare route and then to the receiver, each sender on one keep-alive
+connection, bounded by count and time. At the end the server is SIGKILLed, the file reopened, and every delivery
+answered 2xx is looked up: "lost" counts those without a recorded 2xx delivery row or without their event in the
+store.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from pathlib import Path
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
-if not FIXTURES.exists():  # CI clones main beside a copy of shared/
-    FIXTURES = Path("/work/shared/fixtures/stripe/fixtures3.json")
+if str(ROOT) not in sys.path:  # run as a script: the repository's packages (tests.builders, sync) come from ROOT
+    sys.path.insert(0, str(ROOT))
+
+from tests.builders import stripe as stripe_builders  # noqa: E402 - needs ROOT on sys.path first
+
 SECRET = "whsec_bench_secret"
 
 
@@ -73,14 +76,13 @@ def _free_port() -> int:
 def build_requests(prefix: str, count: int, port: int, path: str) -> tuple[list[bytes], list[str]]:
     import stripe
 
-    charge = orjson.loads(FIXTURES.read_bytes())["resources"]["charge"]
+    charge = stripe_builders.charge()
     now = int(time.time())
     requests, ids = [], []
     for i in range(count):
         event_id = f"evt_{prefix}_{i}"
-        event = {"id": event_id, "object": "event", "type": "charge.succeeded", "created": now,
-                 "livemode": False, "api_version": "2026-10-28",
-                 "data": {"object": dict(charge, id=f"ch_{prefix}_{i}", created=now)}}
+        event = stripe_builders.event(id=event_id, type="charge.succeeded", created=now, pending_webhooks=1,
+                                      data={"object": dict(charge, id=f"ch_{prefix}_{i}", created=now)})
         body = orjson.dumps(event)
         header = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET, timestamp=now)
         head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; "

@@ -25,14 +25,14 @@ import pytest
 import stripe
 
 from sync.store import Store
-from tests import stripe_fixtures
+from tests.builders import stripe as stripe_builders
 from tests.peers import free_port, make_client, server_command, server_env, start_localstripe, wait_for_health
 
 pytestmark = pytest.mark.peer
 
 SECRET = "whsec_peer_receiver"
 ANSWERED = "webhook whd_"  # the receiver's log line once a delivery is recorded and answered
-CHARGE = stripe_fixtures.resources()["charge"]
+CHARGE = stripe_builders.charge()
 
 
 class Receiver:

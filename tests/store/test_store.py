@@ -20,9 +20,9 @@ from sync import schema
 from sync import store as store_module
 from sync.errors import StoreError, StoreLockedError
 from sync.store import Store
-from tests import stripe_fixtures
+from tests.builders import stripe as stripe_builders
 
-RESOURCES = stripe_fixtures.resources()
+RESOURCES = stripe_builders.resources()
 
 
 def charge(id: str, amount: int = 1000, currency: str = "usd", status: str = "succeeded") -> dict[str, Any]:

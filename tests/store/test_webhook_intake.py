@@ -14,10 +14,10 @@ import stripe
 
 from sync.store import Store
 from sync.webhooks import WebhookIntake
-from tests import stripe_fixtures
+from tests.builders import stripe as stripe_builders
 
 SECRET = "whsec_store_test"
-CHARGE = stripe_fixtures.resources()["charge"]
+CHARGE = stripe_builders.charge()
 
 
 @pytest.fixture

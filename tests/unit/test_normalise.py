@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from sync.normalise import is_delete_event, normalise, normalise_columns
-from tests import stripe_fixtures
+from tests.builders import stripe as stripe_builders
 
 KINDS = {
     "charge": ["payments"],
@@ -25,7 +25,7 @@ KINDS = {
 
 @pytest.fixture(scope="module")
 def resources() -> dict[str, Any]:
-    return stripe_fixtures.resources()
+    return stripe_builders.resources()
 
 
 def fixture(resources: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Builders of provider objects for tests and benchmarks: one place, no files outside the repository."""
