@@ -1,4 +1,5 @@
-"""The dispute queue (by evidence due date) and monthly dispute ratios against the Visa and Mastercard programmes."""
+"""The dispute queue (what needs a response first, by evidence due date) and monthly dispute ratios against the
+Visa and Mastercard programmes."""
 
 from __future__ import annotations
 
@@ -23,31 +24,59 @@ MASTERCARD_LEVELS = ((0.03, "HECM (excessive, >= 3.0%)"), (0.015, "ECM (excessiv
                      (0.01, "monitored (>= 1.0%)"))
 
 
-def dispute_queue(store: Store, filters: Filters, now: dt.datetime) -> pd.DataFrame:
-    """Open disputes, soonest evidence deadline first, with days left and an urgency label.
+# The queue's buckets, in the order they are worked: a response is due (passed, within 72 h, later), then card
+# network inquiries, then disputes waiting on the network's decision, then decided ones.
+OVERDUE, DUE_SOON, NEEDS_RESPONSE, INQUIRY, UNDER_REVIEW = (
+    "Overdue", "Due within 72 h", "Needs response", "Inquiry", "Under review")
+OPEN_BUCKETS = (OVERDUE, DUE_SOON, NEEDS_RESPONSE, INQUIRY, UNDER_REVIEW)
+CLOSED_BUCKETS = {"won": "Won", "lost": "Lost", "warning_closed": "Inquiry closed", "prevented": "Prevented",
+                  "charge_refunded": "Charge refunded"}  # any other closed status: "Closed"
+_RESPONDING = ("needs_response", "warning_needs_response")
 
-    urgency: 'overdue' (deadline passed and still needing a response), 'due within 72 h', 'open' or
-    'under review'. The queue ignores the date range: an open dispute needs work whenever it was opened.
+
+def dispute_queue(store: Store, filters: Filters, now: dt.datetime) -> pd.DataFrame:
+    """Disputes in the order they need action, with a bucket, days left and whether each is still open.
+
+    Order: needing a response (bucket 'Overdue', then 'Due within 72 h', then 'Needs response'), soonest deadline
+    first and none last; inquiries ('Inquiry', warning_needs_response) by deadline; 'Under review' (both kinds),
+    waiting longest first; then closed ones ('Won', 'Lost', 'Inquiry closed', ...), newest first. days_left is
+    NULL once nothing can be sent (under review, closed). Open disputes are listed whenever they were opened;
+    closed ones only when opened inside the date range.
     """
+    closed = " ".join(f"WHEN '{status}' THEN '{label}'" for status, label in CLOSED_BUCKETS.items())
+    rank = " ".join(f"WHEN '{bucket}' THEN {n}" for n, bucket in enumerate(OPEN_BUCKETS))
     return store.query(
         f"""
-        SELECT d.provider, d.id, d.charge_id, d.created, d.status, d.reason, d.amount, d.currency,
-               d.evidence_due_by,
-               ROUND(EXTRACT(EPOCH FROM (d.evidence_due_by - :now)) / 86400.0, 1) AS days_left,
-               CASE
-                   WHEN d.status LIKE '%under_review' THEN 'under review'
-                   WHEN d.evidence_due_by < :now OR d.past_due THEN 'overdue'
-                   WHEN d.evidence_due_by < :now + INTERVAL '{DUE_SOON_HOURS} hours' THEN 'due within 72 h'
-                   ELSE 'open'
-               END AS urgency,
+        WITH q AS (
+            SELECT d.*,
+                   CASE
+                       WHEN d.status = 'needs_response' AND (d.evidence_due_by < :now OR d.past_due)
+                           THEN '{OVERDUE}'
+                       WHEN d.status = 'needs_response' AND d.evidence_due_by < :now + INTERVAL '{DUE_SOON_HOURS} hours'
+                           THEN '{DUE_SOON}'
+                       WHEN d.status = 'needs_response' THEN '{NEEDS_RESPONSE}'
+                       WHEN d.status = 'warning_needs_response' THEN '{INQUIRY}'
+                       WHEN d.status IN ('under_review', 'warning_under_review') THEN '{UNDER_REVIEW}'
+                       ELSE CASE d.status {closed} ELSE 'Closed' END
+                   END AS bucket
+            FROM disputes AS d
+            WHERE NOT d.deleted
+              AND (d.status IN {OPEN_STATUSES} OR (d.created >= :start AND d.created < :end))
+              AND (:provider IS NULL OR d.provider = :provider) AND (:currency IS NULL OR d.currency = :currency)
+        )
+        SELECT d.provider, d.id, d.charge_id, d.created, d.status, d.bucket, d.status IN {OPEN_STATUSES} AS is_open,
+               d.reason, d.amount, d.currency, d.evidence_due_by,
+               CASE WHEN d.status IN {_RESPONDING}
+                    THEN ROUND(EXTRACT(EPOCH FROM (d.evidence_due_by - :now)) / 86400.0, 1) END AS days_left,
                d.has_evidence, COALESCE(LOWER(d.card_brand), p.card_brand) AS card_brand,
                COALESCE(p.email, c.email) AS email
-        FROM disputes AS d
+        FROM q AS d
         LEFT JOIN payments AS p ON p.provider = d.provider AND p.id = d.charge_id
         LEFT JOIN customers AS c ON c.provider = p.provider AND c.id = p.customer_id
-        WHERE NOT d.deleted AND d.status IN {OPEN_STATUSES}
-          AND (:provider IS NULL OR d.provider = :provider) AND (:currency IS NULL OR d.currency = :currency)
-        ORDER BY d.evidence_due_by NULLS LAST, d.id
+        ORDER BY CASE d.bucket {rank} ELSE {len(OPEN_BUCKETS)} END,
+                 CASE WHEN d.status IN {_RESPONDING} THEN d.evidence_due_by END ASC NULLS LAST,
+                 CASE WHEN d.bucket = '{UNDER_REVIEW}' THEN d.created END ASC NULLS LAST,
+                 d.created DESC, d.id
         """,
         filters.params() | {"now": now},
     )

@@ -278,3 +278,47 @@ def search_store(seeded_store: Store) -> Store:
     """tests/conftest.py's seeded store plus `seed_search`."""
     seed_search(seeded_store)
     return seeded_store
+
+
+def seed_dispute_queue(store: Store) -> None:
+    """Stripe disputes in every state, for the queue's order as of SEED_NOW (2026-11-20 12:00):
+
+    needs_response: q_nr_over2 due 11-18 12:00, q_nr_over1 11-20 00:00 (both passed), q_nr_soon1 11-21 00:00,
+    q_nr_soon2 11-22 12:00 (within 72 h), q_nr_edge 11-23 13:00 (72 h + 1 h), q_nr_far 12-05 00:00, q_nr_nodue none;
+    warning_needs_response (inquiries): q_inq_over 11-19 12:00, q_inq_soon 11-21 12:00;
+    under_review q_ur_old (created 10-20, due 10-30), warning_under_review q_ur_new (created 11-01, due 11-10);
+    closed: q_lost (created 11-08), q_won (11-05), q_wclosed warning_closed (11-02), q_lost_old lost (05-01, before
+    the default range 08-23..11-20). Every one is USD except q_nr_soon2 (EUR) and q_ur_new (EUR).
+    """
+    from tests.conftest import dispute
+
+    def d(id: str, status: str, created: str, due: str | None, currency: str = "usd") -> dict[str, Any]:
+        obj = dispute(ts, id, f"ch_{id}", created, due or created, 1000, currency, status)
+        if due is None:
+            obj["evidence_details"]["due_by"] = None
+        return obj
+
+    store.apply_objects("stripe", [
+        d("q_nr_far", "needs_response", "2026-11-15T00:00", "2026-12-05T00:00"),
+        d("q_nr_over1", "needs_response", "2026-11-01T00:00", "2026-11-20T00:00"),
+        d("q_ur_old", "under_review", "2026-10-20T00:00", "2026-10-30T00:00"),
+        d("q_nr_soon2", "needs_response", "2026-11-10T00:00", "2026-11-22T12:00", "eur"),
+        d("q_won", "won", "2026-11-05T00:00", "2026-11-15T00:00"),
+        d("q_inq_soon", "warning_needs_response", "2026-11-12T00:00", "2026-11-21T12:00"),
+        d("q_nr_edge", "needs_response", "2026-11-11T00:00", "2026-11-23T13:00"),
+        d("q_lost", "lost", "2026-11-08T00:00", "2026-11-18T00:00"),
+        d("q_nr_over2", "needs_response", "2026-10-28T00:00", "2026-11-18T12:00"),
+        d("q_ur_new", "warning_under_review", "2026-11-01T00:00", "2026-11-10T00:00", "eur"),
+        d("q_nr_nodue", "needs_response", "2026-11-19T00:00", None),
+        d("q_inq_over", "warning_needs_response", "2026-11-09T00:00", "2026-11-19T12:00"),
+        d("q_wclosed", "warning_closed", "2026-11-02T00:00", "2026-11-12T00:00"),
+        d("q_nr_soon1", "needs_response", "2026-11-14T00:00", "2026-11-21T00:00"),
+        d("q_lost_old", "lost", "2026-05-01T00:00", "2026-05-11T00:00"),
+    ], ts("2026-11-20T12:00"))
+
+
+@pytest.fixture
+def dispute_store(empty_store: Store) -> Store:
+    """An otherwise empty store holding `seed_dispute_queue`'s disputes."""
+    seed_dispute_queue(empty_store)
+    return empty_store
