@@ -60,6 +60,31 @@ def stripe_exponent(currency: str) -> int:
     return 2
 
 
+
+def stripe_amount_step(currency: str) -> int:
+    """The granularity Stripe accepts for charge and refund amounts, in its minor units.
+
+    ISK is two-decimal in the API but card networks take whole krónur only (since 2023-04-14), so its amounts must be
+    multiples of 100; three-decimal amounts must end in 0 (Payment Intents, Refunds, Disputes). Stored amounts can be
+    finer (older ISK charges), so this is checked on writes only, never on reads.
+    """
+    code = _code(currency)
+    if code == "ISK":
+        return 100
+    if code in STRIPE_THREE_DECIMAL:
+        return 10
+    return 1
+
+
+def check_stripe_amount(amount_minor: int, currency: str) -> None:
+    """Refuse (ValueError) an amount Stripe would refuse to charge or refund, saying what it takes instead."""
+    step = stripe_amount_step(currency)
+    if _int(amount_minor) % step:
+        code = _code(currency)
+        whole = " (whole krónur)" if code == "ISK" else ""
+        raise ValueError(f"Stripe takes {code} amounts in steps of {to_major(step, code)} {code}{whole}; "
+                         f"{to_major(amount_minor, code)} {code} is not one")
+
 def iso_exponent(currency: str) -> int:
     """ISO 4217 minor units (JPY 0, ISK 0, KWD 3, IQD 3, CLF 4, most 2)."""
     return _ISO_NON_TWO.get(_code(currency), 2)

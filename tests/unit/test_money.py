@@ -172,3 +172,23 @@ def test_display_uses_cldr_digits_without_losing_a_fraction(minor: int, currency
 def test_display_of_missing_values() -> None:
     assert format_money(None, "USD") == "—"
     assert format_money(100, None) == "—"
+
+
+@pytest.mark.parametrize(("currency", "step"), [
+    # docs.stripe.com/currencies: ISK amounts "must be evenly divisible by 100" (whole krónur) in charges and refunds;
+    # three-decimal amounts in Payment Intents, Refunds and Disputes need "the least-significant (last) digit to be 0".
+    ("ISK", 100), ("isk", 100), ("BHD", 10), ("JOD", 10), ("KWD", 10), ("OMR", 10), ("TND", 10),
+    ("USD", 1), ("JPY", 1), ("HUF", 1), ("TWD", 1), ("ALL", 1),
+])
+def test_stripe_amount_step(currency: str, step: int) -> None:
+    assert money.stripe_amount_step(currency) == step
+
+
+def test_an_amount_stripe_cannot_move_is_refused_saying_what_it_can() -> None:
+    money.check_stripe_amount(123400, "ISK")
+    money.check_stripe_amount(5120, "KWD")
+    money.check_stripe_amount(1999, "USD")
+    with pytest.raises(ValueError, match=r"steps of 1.00 ISK \(whole krónur\); 1234.50 ISK"):
+        money.check_stripe_amount(123450, "ISK")
+    with pytest.raises(ValueError, match=r"steps of 0.010 KWD; 5.124 KWD"):
+        money.check_stripe_amount(5124, "KWD")
