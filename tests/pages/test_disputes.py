@@ -23,8 +23,8 @@ def test_queue_figures_and_currency_filter(app_env, seeded_db) -> None:
     assert metrics(at) == {"Open disputes": "4", "Overdue": "1", "Due within 72 h": "1"}
     queue = at.dataframe[0].value
     assert list(queue["id"]) == ["dp_5", "dp_3", "dp_2", "dp_4"]
-    assert list(queue["amount"]) == ["$50.00", "KWD1.234", "¥1,200", "$70.00"]
+    assert list(queue["amount"]) == ["$50.00", "KWD 1.234", "¥1,200", "$70.00"]
     # Amount at stake per currency: USD 5000 + 7000 = $120.00; JPY ¥1,200; KWD 1.234.
-    assert "Amount at stake, per currency (never summed across currencies): ¥1,200, KWD1.234, $120.00." in texts(at)
+    assert "Amount at stake, per currency (never summed across currencies): ¥1,200, KWD 1.234, $120.00." in texts(at)
     at.sidebar.selectbox(key="filter_currency").set_value("KWD").run()
     assert metrics(at) == {"Open disputes": "1", "Overdue": "1", "Due within 72 h": "0"}

@@ -24,7 +24,7 @@ def test_mrr_figures_and_currency_filter(finance_page) -> None:
     assert (m["MRR (USD)"], m["ARR (USD)"], m["ARPU (USD)"]) == ("$340.00", "$4,080.00", "$170.00")
     assert m["MRR (JPY)"] == "¥1,500"
     # KWD weekly 1.000 x 52 / 12 = 4.333.
-    assert m["MRR (KWD)"] == "KWD4.333"
+    assert m["MRR (KWD)"] == "KWD 4.333"
     # 30 days to 06-14 (as of 06-15 00:00): cus_g churned of 3 USD subscribers -> 33.3%; 2000 / 31000 = 6.5%.
     assert m["Subscriber churn (USD)"] == "33.3%"
     assert m["Revenue churn (USD)"] == "6.5%"

@@ -22,7 +22,7 @@ def test_figures_per_currency_and_filters(finance_page) -> None:
     # USD gross 10000 + 5000 + 5000 = $200.00; JPY ¥1,200 (exponent 0); KWD 12.345 (exponent 3).
     assert m["Gross volume (USD)"] == "$200.00"
     assert m["Gross volume (JPY)"] == "¥1,200"
-    assert m["Gross volume (KWD)"] == "KWD12.345"
+    assert m["Gross volume (KWD)"] == "KWD 12.345"
     # Net in USD includes the ¥ charge's USD settlement: 11368 -> $113.68.
     assert m["Net (USD)"] == "$113.68"
     # Previous 14 days: $80.00 -> +150.0%.

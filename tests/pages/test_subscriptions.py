@@ -23,7 +23,7 @@ def test_status_past_due_and_filter(finance_page) -> None:
     row = past_due.iloc[0]
     # sub_d1's open invoice in_d1 (KWD 1.000), last declined do_not_honor (ch_k3).
     assert (row["subscription_id"], row["invoice_id"], row["amount_due"], row["decline_code"]) == (
-        "sub_d1", "in_d1", "KWD1.000", "do_not_honor")
+        "sub_d1", "in_d1", "KWD 1.000", "do_not_honor")
     cancels = at.dataframe[-1].value
     assert list(cancels["subscription_id"]) == ["sub_g1"]
     pick_currency(at, "JPY")
