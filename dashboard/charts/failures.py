@@ -2,22 +2,48 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.charts.style import (
+    bar_widths,
+    count_axis,
+    hover_format,
+    infer_grain,
+    mark_to_date,
+    running_period,
+    stacked_top,
+    time_axis,
+)
 
-def failure_rate_chart(df: pd.DataFrame) -> go.Figure:
-    """Failure rate (%) per period as a line, attempts as faint bars on a second axis."""
+
+def failure_rate_chart(df: pd.DataFrame, grain: str | None = None, now: dt.datetime | None = None) -> go.Figure:
+    """Failure rate (%) per period as a line, attempts as faint bars on a second axis. `grain` ('day', 'week',
+    'month'; read from the rows when None) sets the ticks; the period still running at `now` (the moment the data
+    runs to, default the current UTC time) is marked to date, so its few attempts do not read as a collapse."""
+    grain = grain or infer_grain(df["period"])
+    when = hover_format(grain)
     fig = go.Figure()
-    fig.add_bar(x=df["period"], y=df["attempts"], name="Attempts", marker_color="#cfd8dc", yaxis="y2",
-                hovertemplate="%{x|%Y-%m-%d}: %{y:,} attempts<extra></extra>")
+    # Attempts on the first axis and the rate on the overlaying one: plotly draws an overlaying axis's traces on top,
+    # and bars drawn over the line hid it.
+    fig.add_bar(x=df["period"], y=df["attempts"], name="Attempts", marker_color="#cfd8dc",
+                width=bar_widths(df["period"], grain), hovertemplate=f"%{{x|{when}}}: %{{y:,}} attempts<extra></extra>")
     fig.add_scatter(x=df["period"], y=[None if pd.isna(r) else r * 100 for r in df["failure_rate"]],
-                    name="Failure rate", mode="lines+markers", line={"color": "#c62828"},
+                    name="Failure rate", mode="lines+markers", line={"color": "#c62828"}, yaxis="y2",
                     customdata=df[["failed", "attempts"]].to_numpy(),
-                    hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>")
-    fig.update_layout(yaxis={"title": "failure rate (%)", "rangemode": "tozero"},
-                      yaxis2={"title": "attempts", "overlaying": "y", "side": "right", "showgrid": False},
-                      height=320, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
+                    hovertemplate=f"%{{x|{when}}}: %{{y:.1f}}% (%{{customdata[0]}} of %{{customdata[1]}})"
+                                  "<extra></extra>")
+    # Each axis ticks on its own: plotly syncs an overlaying axis's ticks to the other's by default, which is how the
+    # attempts axis read 44.2 / 88.5 when it was the overlaying one.
+    fig.update_layout(yaxis2={"title": "failure rate (%)", "rangemode": "tozero", "overlaying": "y", "side": "left",
+                              "tickmode": "auto", "showgrid": True},
+                      yaxis={"title": "attempts", "side": "right", "showgrid": False,
+                             **count_axis(stacked_top(df, "period", "attempts"))},
+                      xaxis=time_axis(df["period"], grain), height=320, margin={"t": 10, "b": 10},
+                      legend={"orientation": "h"})
+    mark_to_date(fig, running_period(df["period"], grain, now), grain)
     return fig
 
 
@@ -31,8 +57,10 @@ def decline_codes_chart(df: pd.DataFrame) -> go.Figure:
         fig.add_bar(y=[label for label, m in zip(labels, mask, strict=True) if m], x=df["failures"][mask],
                     orientation="h", name=action, marker_color=colour,
                     hovertemplate="%{y}: %{x:,} failures<extra>" + action + "</extra>")
-    fig.update_layout(yaxis={"autorange": "reversed"}, xaxis_title="failed payments", barmode="stack",
-                      height=max(240, 40 * len(df) + 80), margin={"t": 10, "b": 10}, legend={"orientation": "h"})
+    top = float(df["failures"].max()) if len(df) else 0.0  # one row per code: the bar is the code's total
+    fig.update_layout(yaxis={"autorange": "reversed"}, xaxis={"title": "failed payments", **count_axis(top)},
+                      barmode="stack", height=max(240, 40 * len(df) + 80), margin={"t": 10, "b": 10},
+                      legend={"orientation": "h"})
     return fig
 
 

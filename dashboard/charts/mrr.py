@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -12,6 +14,7 @@ _MOVES = (("new", "New", 1, "#2e7d32"), ("expansion", "Expansion", 1, "#66bb6a")
           ("churn", "Churn", -1, "#c62828"))
 
 
-def movements_chart(df: pd.DataFrame) -> go.Figure:
-    """Per month: gains stacked up, contraction and churn stacked down, month-end MRR as a line."""
-    return currency_panels(df, x="month", bars=_MOVES, line=("end_mrr", "MRR at month end"), x_format="%b %Y")
+def movements_chart(df: pd.DataFrame, now: dt.datetime | None = None) -> go.Figure:
+    """Per month: gains stacked up, contraction and churn stacked down, month-end MRR as a line; the month still
+    running at `now` (default the current UTC time) is marked to date."""
+    return currency_panels(df, x="month", bars=_MOVES, line=("end_mrr", "MRR at month end"), grain="month", now=now)

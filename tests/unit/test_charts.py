@@ -86,3 +86,152 @@ def test_webhook_charts_group_rare_types_as_other() -> None:
     assert {t.name for t in webhooks.deliveries_chart(deliveries).data} == {"applied", "rejected"}
     reasons = pd.DataFrame({"reason": ["bad_signature"], "detail": ["no matching secret"], "deliveries": [3]})
     assert list(webhooks.failures_chart(reasons).data[0].x) == [3]
+
+
+# -- axes, partial periods, colours (issue 20.5) --------------------------------------------------------------------
+# Hand facts: 2026-11-02, 2026-11-30 and 2000-01-03 are Mondays; NOW (Thu 2026-12-03 08:00 UTC) is inside December,
+# the week of Mon 2026-11-30 and the day 2026-12-03, so those are the periods still running.
+NOW = dt.datetime(2026, 12, 3, 8, 0)
+DAY_MS, WEEK_MS = 86_400_000, 7 * 86_400_000
+
+
+def _revenue_rows(periods: list[dt.datetime]) -> pd.DataFrame:
+    n = len(periods)
+    return pd.DataFrame({"period": periods, "currency": ["USD"] * n, "gross": [10_000] * n, "refunds": [0] * n,
+                         "dispute_losses": [0] * n, "fees": [300] * n, "net": [9_700] * n})
+
+
+MONTHS = [dt.datetime(2026, m, 1) for m in (9, 10, 11, 12)]
+WEEKS = [dt.datetime(2026, 11, 2) + dt.timedelta(weeks=i) for i in range(5)]  # 2 Nov .. 30 Nov
+DAYS = [dt.datetime(2026, 11, 29) + dt.timedelta(days=i) for i in range(5)]  # 29 Nov .. 3 Dec
+
+
+def test_time_axis_ticks_follow_the_grain() -> None:
+    month = revenue.revenue_chart(_revenue_rows(MONTHS), grain="month", now=NOW).layout.xaxis
+    assert (month.dtick, month.tickformat, month.tick0) == ("M1", "%b %Y", "2000-01-01")
+    week = revenue.revenue_chart(_revenue_rows(WEEKS), grain="week", now=NOW).layout.xaxis
+    assert (week.dtick, week.tickformat, week.tick0) == (WEEK_MS, "%-d %b", "2000-01-03")  # ticks on Mondays
+    day = revenue.revenue_chart(_revenue_rows(DAYS), grain="day", now=NOW).layout.xaxis
+    assert (day.dtick, day.tickformat) == (DAY_MS, "%-d %b")
+    # 60 days of daily bars: one tick a day would be 60 labels; 60 / 12 = 5 days -> the next step up is a week.
+    many = [dt.datetime(2026, 10, 1) + dt.timedelta(days=i) for i in range(60)]
+    wide = failures.failure_rate_chart(pd.DataFrame({"period": many, "attempts": [5] * 60, "failed": [1] * 60,
+                                                     "failure_rate": [0.2] * 60}), grain="day", now=NOW).layout.xaxis
+    assert (wide.dtick, wide.tick0) == (WEEK_MS, "2000-01-03")
+    # A page that passes no grain still gets month ticks for monthly rows (the grain is read from the spacing).
+    assert revenue.revenue_chart(_revenue_rows(MONTHS), now=NOW).layout.xaxis.dtick == "M1"
+    assert mrr.movements_chart(pd.DataFrame({
+        "month": MONTHS, "currency": ["USD"] * 4, "new": [1] * 4, "expansion": [0] * 4, "reactivation": [0] * 4,
+        "contraction": [0] * 4, "churn": [0] * 4, "end_mrr": [1] * 4}), now=NOW).layout.xaxis.dtick == "M1"
+    events = pd.DataFrame({"period": WEEKS, "type": ["charge.succeeded"] * 5, "events": [3] * 5})
+    assert webhooks.events_chart(events, grain="week", now=NOW).layout.xaxis.dtick == WEEK_MS
+    hours = pd.DataFrame({"period": [NOW - dt.timedelta(hours=h) for h in (2, 1, 0)], "outcome": ["applied"] * 3,
+                          "deliveries": [4, 5, 6]})
+    hour = webhooks.deliveries_chart(hours, grain="hour", now=NOW).layout.xaxis
+    assert (hour.dtick, hour.tickformat) == (3_600_000, "%H:%M")
+
+
+def _to_date_notes(fig: go.Figure) -> list[str]:
+    return [a.text for a in fig.layout.annotations if "to date" in (a.text or "")]
+
+
+def test_the_running_period_is_marked_to_date_only_while_it_runs() -> None:
+    fig = revenue.revenue_chart(_revenue_rows(MONTHS), grain="month", now=NOW)
+    assert _to_date_notes(fig) == ["Dec 2026 (to date)"]
+    gross = _traces(fig, "Gross volume")[0]
+    assert list(gross.marker.pattern.shape) == ["", "", "", "/"]  # only December is hatched
+    assert list(gross.marker.opacity) == [1.0, 1.0, 1.0, 0.5]
+    assert list(gross.hovertext) == ["$100.00"] * 3 + ["$100.00 (to date)"]
+    # At midnight on 1 January December is complete: no marker at all.
+    done = revenue.revenue_chart(_revenue_rows(MONTHS), grain="month", now=dt.datetime(2027, 1, 1))
+    assert _to_date_notes(done) == []
+    assert _traces(done, "Gross volume")[0].marker.pattern.shape is None
+    # A finished range (all periods in the past) is not marked either.
+    assert _to_date_notes(revenue.revenue_chart(_revenue_rows(MONTHS[:3]), grain="month", now=NOW)) == []
+    # Week of Monday 30 Nov runs to Monday 7 Dec; day 3 Dec runs to midnight.
+    assert _to_date_notes(revenue.revenue_chart(_revenue_rows(WEEKS), grain="week", now=NOW)) == [
+        "week of 30 Nov 2026 (to date)"]
+    assert _to_date_notes(revenue.revenue_chart(_revenue_rows(DAYS), grain="day", now=NOW)) == [
+        "3 Dec 2026 (to date)"]
+    rate = failures.failure_rate_chart(pd.DataFrame({"period": DAYS, "attempts": [100] * 5, "failed": [5] * 5,
+                                                     "failure_rate": [0.05] * 5}), grain="day", now=NOW)
+    assert list(_traces(rate, "Attempts")[0].marker.pattern.shape) == ["", "", "", "", "/"]
+    events = webhooks.events_chart(pd.DataFrame({"period": MONTHS, "type": ["a"] * 4, "events": [9] * 4}),
+                                   grain="month", now=NOW)
+    assert _to_date_notes(events) == ["Dec 2026 (to date)"]
+    ratios = pd.DataFrame({"network": ["visa"] * 2, "month": ["2026-11-01", "2026-12-01"], "ratio": [0.01, 0.0],
+                           "threshold": [0.015] * 2, "disputes": [10, 0], "transactions": [1000, 100],
+                           "status": ["ok", "ok"]})
+    disputed = disputes.ratio_chart(ratios, now=NOW)
+    assert _to_date_notes(disputed) == ["Dec 2026 (to date)"]
+    assert disputed.layout.xaxis.dtick == "M1"
+
+
+def test_count_axes_are_whole_numbers_from_zero() -> None:
+    rate = failures.failure_rate_chart(pd.DataFrame({"period": [D1, D2], "attempts": [200, 0], "failed": [10, 0],
+                                                     "failure_rate": [0.05, None]}), now=NOW)
+    assert _traces(rate, "Attempts")[0].yaxis in (None, "y") and _traces(rate, "Failure rate")[0].yaxis == "y2"
+    attempts = rate.layout.yaxis
+    # max 200 attempts / 6 ticks = 33.3 -> the next 1-2-5 step is 50.
+    assert (attempts.tickformat, attempts.dtick, attempts.tick0, attempts.rangemode) == (",d", 50, 0, "tozero")
+    assert rate.layout.yaxis2.title.text == "failure rate (%)"
+    assert rate.layout.yaxis2.tickmode == "auto"  # not plotly's default "sync" to the attempts ticks (3.3 / 6.61 %)
+    # Stacked: 6 + 6 = 12 in one period sets the scale (12 / 6 = 2), not either type's 6 alone (which gives 1).
+    events = pd.DataFrame({"period": [D1, D1, D2], "type": ["a", "b", "a"], "events": [6, 6, 1]})
+    y = webhooks.events_chart(events, now=NOW).layout.yaxis
+    assert (y.tickformat, y.dtick, y.rangemode) == (",d", 2, "tozero")
+    # Tiny counts never get a fractional step: max 3 / 6 = 0.5 -> at least 1.
+    small = pd.DataFrame({"period": [D1], "outcome": ["applied"], "deliveries": [3]})
+    assert webhooks.deliveries_chart(small, now=NOW).layout.yaxis.dtick == 1
+    assert subscriptions.status_chart(pd.DataFrame({"status": ["active", "past_due"],
+                                                    "subscriptions": [40, 3]})).layout.yaxis.dtick == 10
+    rows = sync_health.rows_chart(pd.DataFrame({"provider": ["stripe", "braintree"], "table_name": ["payments"] * 2,
+                                                "row_count": [1_000_000, 10]})).layout.xaxis
+    assert (rows.tickformat, rows.dtick) == (",d", 200_000)  # 1,000,000 / 6 = 166,667 -> 200,000
+    codes = failures.decline_codes_chart(pd.DataFrame({"decline_code": ["a", "b"], "advice_code": [None, None],
+                                                       "failures": [7, 2], "action": ["Retry later", "Never retry"]}))
+    assert (codes.layout.xaxis.tickformat, codes.layout.xaxis.dtick) == (",d", 2)  # 7 / 6 = 1.17 -> 2
+    reasons = pd.DataFrame({"reason": ["bad_signature", "bad_signature"], "detail": ["x", "y"], "deliveries": [4, 5]})
+    assert webhooks.failures_chart(reasons).layout.xaxis.dtick == 2  # stacked 9 / 6 = 1.5 -> 2
+
+
+def test_each_event_type_has_its_own_colour_and_the_tail_is_other() -> None:
+    rows = [{"period": D1, "type": f"type.{i:02d}", "events": 100 - i} for i in range(30)]
+    fig = webhooks.events_chart(pd.DataFrame(rows), now=NOW)
+    names = [t.name for t in fig.data]
+    assert len(names) == webhooks.TOP_TYPES + 1 == 13 and names[-1] == "other"
+    colours = [t.marker.color for t in fig.data]
+    assert len(set(colours)) == 13  # 12 busiest types + other, no colour shared
+    assert list(_traces(fig, "other")[0].y) == [sum(100 - i for i in range(12, 30))]  # 88 + ... + 71 = 1431
+    assert sum(100 - i for i in range(12, 30)) == 1431
+    timeline = pd.DataFrame({"created": [D1 + dt.timedelta(minutes=i) for i in range(12)],
+                             "object_type": ["charge"] * 12, "type": [f"charge.t{i}" for i in range(12)],
+                             "event_id": [f"evt_{i}" for i in range(12)], "object_id": ["ch_1"] * 12})
+    assert len({t.marker.color for t in payments.timeline_chart(timeline).data}) == 12
+
+
+def test_a_one_event_timeline_reads_in_seconds_with_a_padded_range() -> None:
+    at = dt.datetime(2026, 11, 2, 23, 59, 0)
+    one = pd.DataFrame({"created": [at], "object_type": ["charge"], "type": ["charge.succeeded"],
+                        "event_id": ["evt_1"], "object_id": ["ch_1"]})
+    x = payments.timeline_chart(one).layout.xaxis
+    assert x.tickformat == "%H:%M:%S"  # never the sub-millisecond autorange of a single point
+    assert list(x.range) == ["2026-11-02 23:58:30", "2026-11-02 23:59:30"]  # 30 s either side
+    assert x.title.text == "UTC, 2 Nov 2026"
+    # Two days of events: 5 % padding (2.4 h) and day + minute labels.
+    two = pd.DataFrame({"created": [D1, D1 + dt.timedelta(days=2)], "object_type": ["charge"] * 2,
+                        "type": ["charge.succeeded", "charge.refunded"], "event_id": ["evt_1", "evt_2"],
+                        "object_id": ["ch_1", "re_1"]})
+    x = payments.timeline_chart(two).layout.xaxis
+    assert x.tickformat == "%-d %b %H:%M"
+    assert list(x.range) == ["2026-10-31 21:36:00", "2026-11-03 02:24:00"]
+
+
+def test_a_single_period_gets_room_either_side() -> None:
+    # December alone: its own length (31 days) of room each side, 31 Oct .. 1 Jan, so the bar is not stretched across
+    # the whole plot (and drawn 80 % of the 31 days wide, where plotly draws one bar alone 1 ms wide).
+    x = revenue.revenue_chart(_revenue_rows([dt.datetime(2026, 12, 1)]), grain="month", now=NOW).layout.xaxis
+    assert list(x.range) == ["2026-10-31 00:00:00", "2027-01-01 00:00:00"]
+    assert x.dtick == "M1"
+    assert list(_traces(revenue.revenue_chart(_revenue_rows([dt.datetime(2026, 12, 1)]), grain="month", now=NOW),
+                        "Gross volume")[0].width) == [0.8 * 31 * DAY_MS]
