@@ -6,7 +6,7 @@ PORT ?= 8501
 ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test lint sync bench browser-deps clean
+.PHONY: run test lint sync bench browser-deps pg-deps clean
 
 $(BIN)/.installed: requirements.txt
 	@echo "PayOps: installing the pinned requirements into $(VENV) (first run: about a minute, ~700 MB)..."
@@ -31,10 +31,14 @@ sync: $(BIN)/.installed
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL for the store tests on both backends (tests/postgres.py starts a private cluster per run).
+pg-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: $(BIN)/.installed node_modules/.installed browser-deps lint
+test: $(BIN)/.installed node_modules/.installed browser-deps pg-deps lint
 	$(BIN)/pytest
 
 bench: $(BIN)/.installed

@@ -13,6 +13,8 @@ import pytest
 
 from sync.store import Store
 
+pytest_plugins = ["tests.postgres"]
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
 
