@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts.style import (
     bar_widths,
+    chart_text,
     count_axis,
     hover_format,
     infer_grain,
@@ -51,7 +52,8 @@ def decline_codes_chart(df: pd.DataFrame) -> go.Figure:
     """Horizontal bars: failures per decline code, coloured by recommended action."""
     colours = {"Retry later": "#ffa726", "Ask for another card": "#42a5f5", "Never retry": "#c62828"}
     fig = go.Figure()
-    labels = [c if pd.isna(a) else f"{c} ({a})" for c, a in zip(df["decline_code"], df["advice_code"], strict=True)]
+    labels = [chart_text(c if pd.isna(a) else f"{c} ({a})")
+              for c, a in zip(df["decline_code"], df["advice_code"], strict=True)]
     for action, colour in colours.items():
         mask = (df["action"] == action).to_numpy()
         fig.add_bar(y=[label for label, m in zip(labels, mask, strict=True) if m], x=df["failures"][mask],
@@ -67,7 +69,8 @@ def decline_codes_chart(df: pd.DataFrame) -> go.Figure:
 def rate_by_chart(df: pd.DataFrame, by: str) -> go.Figure:
     """Bars: failure rate (%) per value of `by`, with counts in the hover."""
     fig = go.Figure()
-    fig.add_bar(x=df[by].astype(str), y=[None if pd.isna(r) else r * 100 for r in df["failure_rate"]],
+    fig.add_bar(x=[chart_text(v) for v in df[by].astype(str)],
+                y=[None if pd.isna(r) else r * 100 for r in df["failure_rate"]],
                 marker_color="#ef5350", customdata=df[["failed", "attempts"]].to_numpy(),
                 hovertemplate="%{x}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>")
     fig.update_layout(yaxis_title="failure rate (%)", xaxis_title=by.replace("_", " "), height=300,

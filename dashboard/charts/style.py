@@ -4,6 +4,7 @@ count axes, one distinct colour per series, and a readable range for a timeline 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 from collections.abc import Hashable, Iterable, Sequence
 
@@ -213,3 +214,18 @@ def moment_axis(times: Iterable[object]) -> dict[str, object]:
     title = f"UTC, {first.day} {first:%b %Y}" if lo.date() == hi.date() else "UTC"
     return {"range": [_iso(lo), _iso(hi)], "tickformat": fmt,
             "hoverformat": "%-d %b %Y %H:%M:%S", "title": {"text": title}}
+
+
+def chart_text(value: object) -> str:
+    """A provider's or user's string as Plotly shows it literally: Plotly renders a subset of HTML in names, tick
+    labels and hover text (a `<a href>` there is a live link), but decodes entities: escaped, the characters show."""
+    return html.escape(str(value), quote=False)
+
+
+def chart_texts(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """A copy of `df` whose text `columns` Plotly shows literally (see chart_text); missing values stay missing."""
+    out = df.copy()
+    for column in columns:
+        out[column] = [v if v is None or (not isinstance(v, str) and pd.isna(v)) else chart_text(v)
+                       for v in out[column]]
+    return out

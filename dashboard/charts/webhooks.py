@@ -12,6 +12,7 @@ from dashboard.charts.style import (
     OTHER,
     PALETTE,
     bar_widths,
+    chart_texts,
     count_axis,
     hover_format,
     infer_grain,
@@ -40,7 +41,7 @@ def _period_bars(df: pd.DataFrame, series: str, value: str, colours: dict[str, s
             continue
         fig.add_bar(x=part["period"], y=part[value], name=str(name), marker_color=colour,
                     width=bar_widths(part["period"], grain),
-                    hovertemplate=f"%{{x|{when}}}: %{{y:,}} {value}<extra>{name}</extra>")
+                    hovertemplate=f"%{{x|{when}}}: %{{y:,}} {value}<extra>%{{fullData.name}}</extra>")
     fig.update_layout(barmode="stack", xaxis=time_axis(df["period"], grain),
                       yaxis={"title": value, **count_axis(stacked_top(df, "period", value))},
                       height=height, margin={"t": 10, "b": 10}, legend_title_text=legend)
@@ -52,7 +53,7 @@ def events_chart(events: pd.DataFrame, grain: str | None = None, now: dt.datetim
     """Stacked bars of events per period; types beyond the busiest TOP_TYPES are grouped as 'other', so each shown
     type has its own colour. `grain` ('day', 'week', 'month'; read from the rows when None) sets the ticks; the
     period still running at `now` (default the current UTC time) is marked to date."""
-    df = events.copy()
+    df = chart_texts(events, "type")  # provider event types are shown as text, never as Plotly's HTML
     busiest = df.groupby("type")["events"].sum().sort_values(ascending=False, kind="stable")
     top = list(busiest.index[:TOP_TYPES])
     df["type"] = df["type"].where(df["type"].isin(top), OTHER)
@@ -64,6 +65,7 @@ def events_chart(events: pd.DataFrame, grain: str | None = None, now: dt.datetim
 def deliveries_chart(deliveries: pd.DataFrame, grain: str | None = None, now: dt.datetime | None = None) -> go.Figure:
     """Stacked bars of deliveries per period, coloured by outcome. `grain` ('hour', 'day', 'week', 'month'; read
     from the rows when None) sets the ticks; the period still running at `now` (default current UTC) is marked."""
+    deliveries = chart_texts(deliveries, "outcome")
     extra = [o for o in dict.fromkeys(deliveries["outcome"]) if o not in OUTCOME_COLOURS]
     colours = {**OUTCOME_COLOURS, **dict(zip(extra, PALETTE, strict=False))}
     return _period_bars(deliveries, "outcome", "deliveries", colours, grain, now, height=320, legend="outcome")
@@ -71,6 +73,7 @@ def deliveries_chart(deliveries: pd.DataFrame, grain: str | None = None, now: dt
 
 def failures_chart(reasons: pd.DataFrame) -> go.Figure:
     """Horizontal bars of failed deliveries per reason, split by detail."""
+    reasons = chart_texts(reasons, "reason", "detail")
     fig = px.bar(reasons, x="deliveries", y="reason", color="detail", orientation="h",
                  color_discrete_sequence=PALETTE, labels={"reason": "", "deliveries": "failed deliveries"})
     fig.update_layout(barmode="stack", height=80 + 40 * reasons["reason"].nunique(), margin={"t": 10, "b": 10},

@@ -235,3 +235,20 @@ def test_a_single_period_gets_room_either_side() -> None:
     assert x.dtick == "M1"
     assert list(_traces(revenue.revenue_chart(_revenue_rows([dt.datetime(2026, 12, 1)]), grain="month", now=NOW),
                         "Gross volume")[0].width) == [0.8 * 31 * DAY_MS]
+
+
+def test_provider_text_in_charts_is_literal_not_plotly_html() -> None:
+    # Plotly renders <a href> in names, ticks and hover text as a live link: provider strings are escaped (Plotly
+    # decodes entities back to the characters), and no hovertemplate has a provider string pasted into it.
+    evil = '<a href="https://evil.example">Verify</a>'
+    events = pd.DataFrame({"period": pd.to_datetime(["2026-11-02"]), "type": [evil], "events": [3]})
+    fig = webhooks.events_chart(events, grain="day", now=dt.datetime(2026, 12, 1))
+    assert [t.name for t in fig.data] == ['&lt;a href="https://evil.example"&gt;Verify&lt;/a&gt;']
+    assert all("evil" not in (t.hovertemplate or "") for t in fig.data)
+    timeline = pd.DataFrame({"created": pd.to_datetime(["2026-11-02 10:00"]), "object_type": ["<b>charge</b>"],
+                             "type": [evil], "event_id": ["evt_<img src=x>"], "object_id": ["ch_1"]})
+    spec = str(payments.timeline_chart(timeline).to_plotly_json())
+    assert "<a href" not in spec and "<img" not in spec and "&lt;b&gt;charge&lt;/b&gt;" in spec
+    codes = pd.DataFrame({"decline_code": ["<i>x</i>"], "advice_code": [None], "action": ["Never retry"],
+                          "failures": [2]})
+    assert list(failures.decline_codes_chart(codes).data[2].y) == ["&lt;i&gt;x&lt;/i&gt;"]
