@@ -19,7 +19,7 @@ from dashboard.charts.style import (
     time_axis,
 )
 from dashboard.format import format_money
-from sync.money import exponent
+from sync.money import store_exponent
 
 # (column, label, sign, colour): sign -1 stacks the series downwards.
 Series = tuple[str, str, int, str]
@@ -27,7 +27,7 @@ Series = tuple[str, str, int, str]
 
 def major(amounts: pd.Series, currency: str) -> list[float]:
     """Minor units -> major units as floats, for plotting only (hover text shows the exact formatted amount)."""
-    scale = 10 ** exponent(currency)
+    scale = 10 ** store_exponent(currency)
     return [int(a) / scale for a in amounts]
 
 
