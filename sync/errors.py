@@ -63,7 +63,13 @@ def classify_provider_error(exc: BaseException, *, provider: str = "stripe", tar
     `for_action`: the error ended a guarded write, so the message speaks of the action, not of a sync run.
     """
     classified = _classify(exc, provider=provider, target=target)
-    return _for_action(classified) if for_action else classified
+    classified = _for_action(classified) if for_action else classified
+    from sync.redact import redact_secrets  # local: redact imports nothing of ours, but keep this module leaf-light
+
+    clean = redact_secrets(str(classified))
+    if clean != str(classified):
+        classified.args = (clean,)  # provider text can quote a key; str(exc) reads args[0]
+    return classified
 
 
 def _classify(exc: BaseException, *, provider: str, target: str) -> PayOpsError:

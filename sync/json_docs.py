@@ -126,6 +126,13 @@ class JsonDocs(Sequence[bytes]):
                 yield bytes(view[start:end])
                 start = end
 
+    def suspects(self) -> list[int]:
+        """Indexes of the documents that may hold a card number or a CVC-like key (sync/redact.py's prefilter)."""
+        from sync.redact import suspect_docs
+
+        with self._buffer.getbuffer() as view:
+            return suspect_docs(view, self._ends)
+
     def arrow(self) -> pa.Array:
         """A large_string array over the buffer itself; the buffer is not rewritten while it lives."""
         offsets = np.zeros(len(self._ends) + 1, dtype=np.int64)

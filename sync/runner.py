@@ -10,6 +10,7 @@ from typing import Any
 
 from sync.errors import ConfigError, PayOpsError
 from sync.providers import Provider
+from sync.redact import redact_secrets
 from sync.store import Store, utcnow
 
 Progress = Callable[[str, int, bool], None]
@@ -198,7 +199,8 @@ def run_sync(store: Store, provider: Provider, *, full: bool = False, since: int
             current = resource
             run.sync_resource(resource, full=full, since=since, relist_from=relist_from)
     except Exception as exc:
-        message = str(exc) if isinstance(exc, PayOpsError) else f"{type(exc).__name__}: {exc}"
+        # Provider text can quote a key (Stripe's "Invalid API Key provided: sk_..."): stored and shown redacted.
+        message = redact_secrets(str(exc) if isinstance(exc, PayOpsError) else f"{type(exc).__name__}: {exc}") or ""
         store.finish_run(run_id, "failed", run.counts, message)
         if current:
             store.save_state(provider.name, current, last_error=message)

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync.errors import ConfigError
+from sync.errors import ConfigError, mask_secret
+from sync.redact import configure_secrets, redact_secrets
 
 DEFAULT_DATABASE_URL = "duckdb:///data/payops.duckdb"
 SECRETS_PATH = Path(".streamlit/secrets.toml")
@@ -30,6 +31,27 @@ class Settings:
     role: str = "admin"
     allow_live_writes: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # No secret in a repr (a log line, a traceback, st.write): keys by kind and last four, URL passwords out,
+        # secrets.toml sections by name only (they hold OIDC client and cookie secrets).
+        shown = {
+            "database_url": redact_secrets(self.database_url),
+            "stripe_secret_key": mask_secret(self.stripe_secret_key),
+            "stripe_write_key": mask_secret(self.stripe_write_key),
+            "stripe_api_base": self.stripe_api_base,
+            "stripe_webhook_secrets": tuple(mask_secret(s) for s in self.stripe_webhook_secrets),
+            "stripe_max_network_retries": self.stripe_max_network_retries,
+            "stripe_requests_per_second": self.stripe_requests_per_second,
+            "sync_interval_minutes": self.sync_interval_minutes,
+            "sync_lookback_days": self.sync_lookback_days,
+            "role": self.role,
+            "allow_live_writes": self.allow_live_writes,
+            "extra": sorted(self.extra),
+        }
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    __str__ = __repr__
 
     @property
     def stripe_mode(self) -> str:
@@ -120,4 +142,23 @@ def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | Non
             "publishable keys (pk_...) cannot read data."
         )
     extra = {k: v for k, v in secrets.items() if isinstance(v, dict)}
-    return Settings(**values, extra=extra)  # type: ignore[arg-type]
+    settings = Settings(**values, extra=extra)  # type: ignore[arg-type]
+    configure_secrets([settings.stripe_secret_key, settings.stripe_write_key, *settings.stripe_webhook_secrets,
+                       *_nested_secrets(extra)])
+    return settings
+
+
+def _nested_secrets(sections: Mapping[str, object]) -> list[str]:
+    """String values of secrets.toml sections whose key names a secret (OIDC client_secret, cookie_secret...)."""
+    found: list[str] = []
+    stack: list[object] = [sections]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                named = str(key).lower()
+                if isinstance(value, str) and any(w in named for w in ("secret", "key", "password", "token")):
+                    found.append(value)
+                elif isinstance(value, Mapping):
+                    stack.append(value)
+    return found

@@ -34,6 +34,7 @@ from sync import action_schema, schema, webhook_schema  # noqa: F401  (they regi
 from sync.errors import StoreError, StoreLockedError
 from sync.json_docs import JsonDocs
 from sync.normalise import TableColumns, is_delete_event, normalise, normalise_columns
+from sync.redact import redact_secrets
 from sync.stored_keys import StoredKeys, StoredKeysRegistry
 
 _ARROW_TYPES = {BigInteger: pa.int64(), Integer: pa.int32(), Boolean: pa.bool_(), DateTime: pa.timestamp("s"),
@@ -235,6 +236,32 @@ def _attach(root: Any, path: str) -> None:
 
 _FILES = _DuckDBFiles()
 
+# PostgreSQL type OIDs (pg_type) that Store.frame types like DuckDB's DataFrames.
+_PG_INTEGERS, _PG_FLOATS, _PG_BOOL, _PG_TIMESTAMP = frozenset({20, 21, 23}), frozenset({700, 701, 1700}), 16, 1114
+
+
+def _typed_frame(names: Sequence[str], oids: Sequence[int], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    columns = []
+    for i, oid in enumerate(oids):
+        values = [row[i] for row in rows]
+        nulls = any(v is None for v in values)
+        if oid in _PG_INTEGERS:
+            columns.append(pd.Series(values, dtype="Int64" if nulls else "int64"))
+        elif oid in _PG_FLOATS:
+            columns.append(pd.Series([None if v is None else float(v) for v in values], dtype="float64"))
+        elif oid == _PG_BOOL:
+            columns.append(pd.Series(values, dtype="boolean" if nulls else "bool"))
+        elif oid == _PG_TIMESTAMP:
+            columns.append(pd.Series(pd.to_datetime(values), dtype="datetime64[us]"))
+        else:
+            columns.append(pd.Series(values, dtype=None if values else object))
+    frame = pd.DataFrame(dict(enumerate(columns)))
+    frame.columns = list(names)
+    return frame
+
+
+_MESSAGE_FIELDS = frozenset({"last_error", "gap_message"})  # sync_state text shown as is: secrets redacted
+
 
 class Store:
     """One store per process. DuckDB files get a native fast path for bulk loads and queries.
@@ -339,6 +366,21 @@ class Store:
         with self.engine.connect() as conn:
             result = conn.execute(text(sql), params)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """`query`, with the same column dtypes on every backend: on DuckDB it is `query`; on PostgreSQL each column
+        is typed from the driver's result type (integers int64, or Int64 with NULLs; NUMERIC and floats float64;
+        booleans bool, or boolean with NULLs; timestamps datetime64[us]), as DuckDB's DataFrames are, where
+        `query` there hands back Decimals and objects."""
+        if self.is_duckdb:
+            return self.query(sql, params)
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            result = conn.execute(text(sql), dict(params or {}))
+            oids = [column.type_code for column in result.cursor.description or ()]
+            names, rows = list(result.keys()), result.fetchall()
+        return _typed_frame(names, oids, rows)
 
     # -- object upserts ----------------------------------------------------------------------------
 
@@ -545,7 +587,7 @@ class Store:
         with self._write_lock, self.engine.begin() as conn:
             current = conn.execute(select(t).where(t.c.provider == provider, t.c.resource == resource)).first()
             merged = (dict(current._mapping) if current else {"provider": provider, "resource": resource})
-            merged.update(fields)
+            merged.update({k: redact_secrets(v) if k in _MESSAGE_FIELDS else v for k, v in fields.items()})
             conn.execute(delete(t).where(t.c.provider == provider, t.c.resource == resource))
             conn.execute(insert(t).values(**merged))
             self.generation += 1
@@ -570,7 +612,7 @@ class Store:
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(t.update().where(t.c.run_id == run_id).values(
                 finished_at=utcnow(), status=status, rows=sum(counts.values()),
-                counts=orjson.dumps(dict(counts)).decode(), error=error,
+                counts=orjson.dumps(dict(counts)).decode(), error=redact_secrets(error),
             ))
             self.generation += 1
 

@@ -185,3 +185,22 @@ def test_429_waits_for_retry_after_slows_down_and_finishes() -> None:
     assert slept.count(2.0) == 2  # Retry-After honoured each time
     assert provider.rate_limited == 2 and provider.pacer.rate == 5.0  # 20 -> 10 -> 5 requests/s
     assert "created%5Bgt%5D=" in _RateLimitedStripe.hits[-1] and "created%5Blte%5D=" in _RateLimitedStripe.hits[-1]
+
+
+def test_a_provider_error_with_a_key_in_it_is_stored_and_shown_redacted(store: Store) -> None:
+    # Stripe's own text for a bad key quotes the key; the run must store (and the page show) none of it.
+    from sync.errors import ProviderAuthError
+
+    key = "sk_test_51HxYzAbCdEfGhIjKlMnOpQrStUv"
+
+    class LeakyProvider(FakeProvider):
+        def list_objects(self, resource: str, created_gt: int | None, created_lte: int | None) -> Iterator[dict]:
+            raise ProviderAuthError(f"Stripe rejected the API key: Invalid API Key provided: {key}")
+            yield {}
+
+    failed = run_sync(store, LeakyProvider(), now=NOW)
+    assert failed.status == "failed" and key not in (failed.error or "") and "[redacted]" in (failed.error or "")
+    run_error = store.query("SELECT error FROM sync_runs")["error"][0]
+    state_error = store.get_state("stripe", "events")["last_error"]
+    for text in (run_error, state_error):
+        assert "sk_test_51" not in text and "[redacted]" in text and "Invalid API Key provided" in text
