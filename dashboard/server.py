@@ -25,6 +25,7 @@ from dashboard.webhook_route import (  # noqa: E402
     webhook_fallback_routes,
 )
 from sync.errors import PayOpsError  # noqa: E402
+from sync.redact import install_log_redaction  # noqa: E402
 from sync.webhooks import WebhookIntake  # noqa: E402
 
 log = logging.getLogger("payops.server")
@@ -48,6 +49,7 @@ def _configure_logging() -> None:
 
 
 _configure_logging()
+install_log_redaction()  # no key, bearer token or configured secret reaches a log line
 
 # Streamlit's listening socket leaves Nagle on: without this every webhook answer waits ~40 ms for a delayed ACK.
 enable_tcp_nodelay()

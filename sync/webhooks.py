@@ -32,6 +32,7 @@ import stripe
 from sqlalchemy import insert, select
 
 from sync.normalise import NORMALISERS
+from sync.redact import mask_card_numbers
 from sync.store import Store
 from sync.webhook_schema import webhook_deliveries
 
@@ -46,7 +47,6 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 _PROCESSED = ("applied", "ignored_type")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _ITEM_NAME = re.compile(r"\s{0,4}[A-Za-z0-9]{0,8}\s{0,4}")
-_PAN_LIKE = re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])")
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -146,25 +146,6 @@ def verify_stripe_signature(payload: str, header: str | None, secrets: Sequence[
     if -age > tolerance:
         return Verification("future_timestamp", matched, timestamp)
     return Verification("ok", matched, timestamp)
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def mask_card_numbers(text: str) -> str:
-    """Mask anything shaped like a card number (13-19 digits passing Luhn) before it is stored."""
-    def repl(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return "[card number removed]" if _luhn_ok(digits) else match.group(0)
-
-    return _PAN_LIKE.sub(repl, text)
 
 
 def _redacted_signature_header(header: str) -> str:
