@@ -110,7 +110,7 @@ def pg_cluster() -> Iterator[PostgresCluster]:
     port = _free_port()
     started = False
     try:
-        _run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+        _run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C",
               "--no-sync", "--no-instructions"], "initdb")
         options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")

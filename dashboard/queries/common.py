@@ -9,7 +9,7 @@ from sync.store import Store
 
 def filter_options(store: Store) -> pd.DataFrame:
     """Distinct (kind, value) pairs for the sidebar: kind 'currency' or 'provider'."""
-    return store.query(
+    return store.frame(
         """
         SELECT DISTINCT 'currency' AS kind, currency AS value FROM payments WHERE currency IS NOT NULL
         UNION SELECT DISTINCT 'currency', currency FROM subscriptions WHERE currency IS NOT NULL
@@ -23,7 +23,7 @@ def filter_options(store: Store) -> pd.DataFrame:
 
 def freshness(store: Store) -> pd.DataFrame:
     """Per provider: the last successful sync, the last run's status and when it started."""
-    return store.query(
+    return store.frame(
         """
         WITH ranked AS (
             SELECT provider, status, started_at, finished_at, error,

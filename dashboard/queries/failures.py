@@ -16,7 +16,8 @@ from sync.store import Store
 _ATTEMPTS = """
 FROM payments AS p
 WHERE p.status IN ('succeeded', 'failed') AND p.created >= :start AND p.created < :end
-  AND (:currency IS NULL OR p.currency = :currency) AND (:provider IS NULL OR p.provider = :provider)
+  AND (CAST(:currency AS VARCHAR) IS NULL OR p.currency = :currency)
+    AND (CAST(:provider AS VARCHAR) IS NULL OR p.provider = :provider)
 """
 
 DIMENSIONS = {"card_brand": "p.card_brand", "card_country": "p.card_country", "currency": "p.currency"}
@@ -36,7 +37,7 @@ def failure_rate(store: Store, start: dt.datetime, end: dt.datetime, currency: s
     """Per period: attempts (succeeded + failed payments), failed, failure_rate = failed / attempts."""
     if grain not in GRAINS:
         raise PayOpsError(f"Unknown grain {grain!r}: choose one of {', '.join(GRAINS)}.")
-    df = store.query(
+    df = store.frame(
         "SELECT date_trunc(:grain, p.created) AS period, CAST(COUNT(*) AS BIGINT) AS attempts, "
         "CAST(COUNT(*) FILTER (WHERE p.status = 'failed') AS BIGINT) AS failed " + _ATTEMPTS
         + " GROUP BY 1 ORDER BY 1",
@@ -52,7 +53,7 @@ def failures_by(store: Store, start: dt.datetime, end: dt.datetime, currency: st
     column = DIMENSIONS.get(by)
     if column is None:
         raise PayOpsError(f"Cannot group failures by {by!r}: choose one of {', '.join(DIMENSIONS)}.")
-    df = store.query(
+    df = store.frame(
         f"SELECT COALESCE({column}, 'unknown') AS {by}, CAST(COUNT(*) AS BIGINT) AS attempts, "
         "CAST(COUNT(*) FILTER (WHERE p.status = 'failed') AS BIGINT) AS failed " + _ATTEMPTS
         + " GROUP BY 1 ORDER BY failed DESC, attempts DESC, 1",
@@ -65,7 +66,7 @@ def top_decline_codes(store: Store, start: dt.datetime, end: dt.datetime, curren
                       provider: str | None = None, limit: int = 10) -> pd.DataFrame:
     """The most frequent (decline_code, advice_code) pairs of failed payments, with share of all failures,
     plain meaning and recommended action."""
-    df = store.query(
+    df = store.frame(
         "SELECT COALESCE(p.decline_code, p.failure_code, 'unknown') AS decline_code, p.advice_code, "
         "CAST(COUNT(*) AS BIGINT) AS failures " + _ATTEMPTS
         + " AND p.status = 'failed' GROUP BY 1, 2 ORDER BY failures DESC, 1, 2",
@@ -83,7 +84,7 @@ def top_decline_codes(store: Store, start: dt.datetime, end: dt.datetime, curren
 def outcome_types(store: Store, start: dt.datetime, end: dt.datetime, currency: str | None = None,
                   provider: str | None = None) -> pd.DataFrame:
     """Failed payments by Stripe outcome type (issuer_declined, blocked, invalid...), with share."""
-    df = store.query(
+    df = store.frame(
         "SELECT COALESCE(p.outcome_type, 'unknown') AS outcome_type, CAST(COUNT(*) AS BIGINT) AS failures "
         + _ATTEMPTS + " AND p.status = 'failed' GROUP BY 1 ORDER BY failures DESC, 1",
         _params(start, end, currency, provider),
@@ -116,7 +117,8 @@ SELECT i.currency,
        CAST(SUM(i.amount_due) AS BIGINT) AS failed_amount,
        CAST(COALESCE(SUM(i.amount_paid) FILTER (WHERE i.status = 'paid'), 0) AS BIGINT) AS recovered_amount
 FROM failed AS f JOIN invoices AS i ON i.provider = f.provider AND i.id = f.id
-WHERE (:provider IS NULL OR i.provider = :provider) AND (:currency IS NULL OR i.currency = :currency)
+WHERE (CAST(:provider AS VARCHAR) IS NULL OR i.provider = :provider)
+  AND (CAST(:currency AS VARCHAR) IS NULL OR i.currency = :currency)
 GROUP BY i.currency
 ORDER BY i.currency
 """
@@ -126,7 +128,7 @@ def invoice_recovery(store: Store, start: dt.datetime, end: dt.datetime, currenc
                      provider: str | None = None) -> pd.DataFrame:
     """Per currency: invoices with a failed payment attempt in [start, end), how many were later paid, and the
     same in amounts; recovery_rate (count) and amount_recovery_rate as fractions."""
-    df = store.query(_RECOVERY_SQL, _params(start, end, currency, provider))
+    df = store.frame(_RECOVERY_SQL, _params(start, end, currency, provider))
     df["recovery_rate"] = [r / f if f else None
                            for r, f in zip(df["recovered_invoices"], df["failed_invoices"], strict=True)]
     df["amount_recovery_rate"] = [r / f if f else None

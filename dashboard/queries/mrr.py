@@ -6,8 +6,8 @@ x the interval's months, as one fraction, less a forever coupon) and rounded ONC
 halves up. Totals are sums of those rounded per-subscription figures; ARR = 12 x MRR.
 
 History reads `mrr_snapshots` (sync/derived.py: each subscription's MRR after each event, derived from the events'
-JSON once and refreshed incrementally), never the JSON itself. DuckDB-only SQL here and there (list_reduce, lcm,
-HUGEINT, GROUP BY ALL): these two modules are the place to port.
+JSON once and refreshed incrementally), never the JSON itself. The SQL is portable but for the MRR arithmetic,
+which `mrr_ctes(store)` hands over in the store's dialect (DuckDB or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import datetime as dt
 
 import pandas as pd
 
-from sync.derived import MRR_CTES, SNAPSHOT_SHAPE, SUBSCRIPTION_EVENTS, ensure_mrr_snapshots
+from sync.derived import SNAPSHOT_SHAPE, SUBSCRIPTION_EVENTS, ensure_mrr_snapshots, ensure_sql_functions, mrr_ctes
 from sync.store import Store
 
 __all__ = ["MRR_STATUSES", "SNAPSHOT_SHAPE", "SUBSCRIPTION_EVENTS", "churn_30d", "current_mrr", "mrr_movements",
@@ -34,20 +34,23 @@ mrr_items AS (
     FROM subscriptions AS s
     JOIN subscription_items AS i
       ON i.provider = s.provider AND i.subscription_id = s.id AND i.version >= s.version AND NOT i.deleted
-    WHERE (:provider IS NULL OR s.provider = :provider)
+    WHERE (CAST(:provider AS VARCHAR) IS NULL OR s.provider = :provider)
 )
 """
 
-_CURRENT_SQL = (
-    "WITH " + _CURRENT_ITEMS + "," + MRR_CTES + """
+_CURRENT_SELECT = """
 SELECT s.provider, s.id AS subscription_id, s.customer_id, s.currency, s.status,
        COALESCE(v.mrr, 0) AS mrr
 FROM subscriptions AS s
 LEFT JOIN mrr_value AS v ON v.provider = s.provider AND v.subscription_id = s.id
-WHERE (:provider IS NULL OR s.provider = :provider) AND (:currency IS NULL OR s.currency = :currency)
+WHERE (CAST(:provider AS VARCHAR) IS NULL OR s.provider = :provider)
+  AND (CAST(:currency AS VARCHAR) IS NULL OR s.currency = :currency)
 ORDER BY mrr DESC, s.id
 """
-)
+
+
+def _current_sql(store: Store) -> str:
+    return "WITH " + _CURRENT_ITEMS + "," + mrr_ctes(store) + _CURRENT_SELECT
 
 # History. The state of a subscription at instant t is its last snapshot strictly before t: the row with
 # valid_from < t <= valid_to (valid_to NULL: still current). Only snapshots with MRR > 0 can move a figure, so
@@ -55,13 +58,15 @@ ORDER BY mrr DESC, s.id
 _POSITIVE = """
 pos AS (
     SELECT provider, subscription_id, valid_from, valid_to, customer_id, currency, mrr FROM mrr_snapshots
-    WHERE mrr > 0 AND (:provider IS NULL OR provider = :provider) AND (:currency IS NULL OR currency = :currency)
+    WHERE mrr > 0 AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
+      AND (CAST(:currency AS VARCHAR) IS NULL OR currency = :currency)
 )
 """
 
 _TIMELINE_SQL = """
 SELECT provider, subscription_id, valid_from, customer_id, currency, status, mrr FROM mrr_snapshots
-WHERE (:provider IS NULL OR provider = :provider) AND (:currency IS NULL OR currency = :currency)
+WHERE (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
+  AND (CAST(:currency AS VARCHAR) IS NULL OR currency = :currency)
 ORDER BY provider, subscription_id, valid_from, seq
 """
 
@@ -70,9 +75,9 @@ ORDER BY provider, subscription_id, valid_from, seq
 # range condition over the positive snapshots rather than a join per subscription.
 _MOVEMENTS_SQL = "WITH " + _POSITIVE + """,
 months AS (
-    SELECT m AS month_start, LEAST(m + INTERVAL 1 MONTH, :as_of) AS month_end
-    FROM (SELECT unnest(generate_series(date_trunc('month', :start), date_trunc('month', :last), INTERVAL 1 MONTH))
-          AS m)
+    SELECT m AS month_start, LEAST(m + INTERVAL '1 month', CAST(:as_of AS TIMESTAMP)) AS month_end
+    FROM generate_series(date_trunc('month', CAST(:start AS TIMESTAMP)), date_trunc('month', CAST(:last AS TIMESTAMP)),
+                         INTERVAL '1 month') AS g(m)
     WHERE m < :as_of
 ),
 states AS (
@@ -86,10 +91,11 @@ states AS (
 ),
 cust AS (
     SELECT provider, customer_id, currency, month_start, SUM(mrr_start) AS mrr_start, SUM(mrr_end) AS mrr_end
-    FROM states GROUP BY ALL
+    FROM states GROUP BY provider, customer_id, currency, month_start
 ),
 first_paid AS (
-    SELECT provider, customer_id, currency, MIN(valid_from) AS first_paid FROM pos GROUP BY ALL
+    SELECT provider, customer_id, currency, MIN(valid_from) AS first_paid FROM pos
+    GROUP BY provider, customer_id, currency
 ),
 moves AS (
     SELECT c.*, f.first_paid,
@@ -133,7 +139,7 @@ state AS (
 c AS (
     SELECT provider, customer_id, currency, SUM(mrr_t0) AS mrr_t0, SUM(mrr_t1) AS mrr_t1,
            SUM(mrr_t0) > 0 OR bool_or(paid_in_window) AS subscribed
-    FROM state GROUP BY ALL
+    FROM state GROUP BY provider, customer_id, currency
 )
 SELECT currency,
        CAST(COUNT(*) FILTER (WHERE mrr_t0 > 0) AS BIGINT) AS subscribers_start,
@@ -153,7 +159,8 @@ ORDER BY currency
 
 def subscription_mrr(store: Store, currency: str | None = None, provider: str | None = None) -> pd.DataFrame:
     """Every stored subscription with its current MRR (0 when not active/past_due, trialing, free or metered)."""
-    return store.query(_CURRENT_SQL, {"currency": currency, "provider": provider})
+    ensure_sql_functions(store)
+    return store.frame(_current_sql(store), {"currency": currency, "provider": provider})
 
 
 def _round_div(num: int, den: int) -> int:
@@ -165,11 +172,12 @@ def current_mrr(store: Store, currency: str | None = None, provider: str | None 
     """Per currency: mrr, arr (12 x mrr), active subscribers (customers with MRR > 0), arpu (mrr / subscribers,
     rounded to the nearest minor unit), subscriptions counted. Aggregated in SQL: only one row per currency
     leaves the store."""
-    df = store.query(
+    ensure_sql_functions(store)
+    df = store.frame(
         "SELECT currency, CAST(SUM(mrr) AS BIGINT) AS mrr, "
         "CAST(COUNT(DISTINCT (provider, customer_id)) AS BIGINT) AS subscribers, "
         "CAST(COUNT(*) AS BIGINT) AS subscriptions "
-        f"FROM ({_CURRENT_SQL}) AS s WHERE mrr > 0 GROUP BY currency ORDER BY currency",
+        f"FROM ({_current_sql(store)}) AS s WHERE mrr > 0 GROUP BY currency ORDER BY currency",
         {"currency": currency, "provider": provider},
     )
     rows = [{"currency": r.currency, "mrr": int(r.mrr), "arr": 12 * int(r.mrr), "subscribers": int(r.subscribers),
@@ -182,7 +190,7 @@ def current_mrr(store: Store, currency: str | None = None, provider: str | None 
 def mrr_timeline(store: Store, currency: str | None = None, provider: str | None = None) -> pd.DataFrame:
     """Each subscription's MRR after each snapshot (events, or the table's dates where events are missing)."""
     ensure_mrr_snapshots(store)
-    return store.query(_TIMELINE_SQL, {"currency": currency, "provider": provider})
+    return store.frame(_TIMELINE_SQL, {"currency": currency, "provider": provider})
 
 
 def mrr_movements(store: Store, start: dt.datetime, end: dt.datetime, currency: str | None = None,
@@ -193,7 +201,7 @@ def mrr_movements(store: Store, start: dt.datetime, end: dt.datetime, currency: 
     ends the month with no MRR; a lower but non-zero MRR is contraction. The last month ends at `end`."""
     last = end - dt.timedelta(microseconds=1)
     ensure_mrr_snapshots(store)
-    df = store.query(_MOVEMENTS_SQL, {"start": start, "last": last, "as_of": end, "currency": currency,
+    df = store.frame(_MOVEMENTS_SQL, {"start": start, "last": last, "as_of": end, "currency": currency,
                                       "provider": provider})
     if not df.empty:
         df["month"] = pd.to_datetime(df["month"])
@@ -207,7 +215,7 @@ def churn_30d(store: Store, as_of: dt.datetime, currency: str | None = None,
     denominator is 0)."""
     t0 = as_of - dt.timedelta(days=30)
     ensure_mrr_snapshots(store)
-    df = store.query(_CHURN_SQL, {"t0": t0, "as_of": as_of, "currency": currency, "provider": provider})
+    df = store.frame(_CHURN_SQL, {"t0": t0, "as_of": as_of, "currency": currency, "provider": provider})
     df["subscriber_churn"] = [
         None if (s + n) == 0 else c / (s + n)
         for s, n, c in zip(df["subscribers_start"], df["new_subscribers"], df["churned_subscribers"], strict=True)

@@ -28,22 +28,26 @@ WITH src AS (
            1 AS payments
     FROM payments AS p
     WHERE p.status = 'succeeded' AND p.created >= :start AND p.created < :end
-      AND (:currency IS NULL OR p.currency = :currency) AND (:provider IS NULL OR p.provider = :provider)
+      AND (CAST(:currency AS VARCHAR) IS NULL OR p.currency = :currency)
+        AND (CAST(:provider AS VARCHAR) IS NULL OR p.provider = :provider)
     UNION ALL
     SELECT {bucket_r}, r.currency, 0, r.amount, 0, 0, 0, 0
     FROM refunds AS r
     WHERE r.status IN ('succeeded', 'pending') AND r.created >= :start AND r.created < :end
-      AND (:currency IS NULL OR r.currency = :currency) AND (:provider IS NULL OR r.provider = :provider)
+      AND (CAST(:currency AS VARCHAR) IS NULL OR r.currency = :currency)
+        AND (CAST(:provider AS VARCHAR) IS NULL OR r.provider = :provider)
     UNION ALL
     SELECT {bucket_d}, d.currency, 0, 0, d.amount, 0, 0, 0
     FROM disputes AS d
     WHERE d.status = 'lost' AND d.created >= :start AND d.created < :end
-      AND (:currency IS NULL OR d.currency = :currency) AND (:provider IS NULL OR d.provider = :provider)
+      AND (CAST(:currency AS VARCHAR) IS NULL OR d.currency = :currency)
+        AND (CAST(:provider AS VARCHAR) IS NULL OR d.provider = :provider)
     UNION ALL
     SELECT {bucket_b}, b.currency, 0, 0, 0, b.fee, b.net, 0
     FROM revenue_bts AS b
     WHERE b.created >= :start AND b.created < :end
-      AND (:currency IS NULL OR b.currency = :currency) AND (:provider IS NULL OR b.provider = :provider)
+      AND (CAST(:currency AS VARCHAR) IS NULL OR b.currency = :currency)
+        AND (CAST(:provider AS VARCHAR) IS NULL OR b.provider = :provider)
 )
 SELECT bucket AS {bucket_name}, currency,
        CAST(SUM(gross) AS BIGINT) AS gross, CAST(SUM(refunds) AS BIGINT) AS refunds,
@@ -77,7 +81,7 @@ def revenue_by_period(store: Store, start: dt.datetime, end: dt.datetime, curren
     """One row per period and currency: gross, refunds, dispute_losses, fees, net (minor units), payments."""
     params = {"start": start, "end": end, "currency": currency, "provider": provider, "grain": _check_grain(grain)}
     ensure_revenue_bts(store)
-    df = store.query(_SQL, params)
+    df = store.frame(_SQL, params)
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype="object" if c in ("period", "currency") else "int64")
                              for c in ("period", "currency", *AMOUNTS, "payments")})
@@ -91,7 +95,7 @@ def revenue_totals(store: Store, start: dt.datetime, end: dt.datetime, currency:
     change in percent (None when the previous figure is 0)."""
     span = end - start
     ensure_revenue_bts(store)
-    both = store.query(_TOTALS_SQL, {"start": start - span, "mid": start, "end": end, "currency": currency,
+    both = store.frame(_TOTALS_SQL, {"start": start - span, "mid": start, "end": end, "currency": currency,
                                      "provider": provider})
     now, before = both[both["current"] == 1], both[both["current"] == 0]
     cols = [*AMOUNTS, "payments"]
@@ -110,9 +114,9 @@ def revenue_totals(store: Store, start: dt.datetime, end: dt.datetime, currency:
 
 def known_currencies(store: Store, provider: str | None = None) -> list[str]:
     """Currencies present in payments, for widgets."""
-    df = store.query(
+    df = store.frame(
         "SELECT DISTINCT currency FROM payments WHERE currency IS NOT NULL "
-        "AND (:provider IS NULL OR provider = :provider) ORDER BY currency",
+        "AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider) ORDER BY currency",
         {"provider": provider},
     )
     return df["currency"].tolist()

@@ -10,12 +10,13 @@ import pandas as pd
 from dashboard.declines import advise
 from sync.store import Store
 
-_FILTER = "(:currency IS NULL OR s.currency = :currency) AND (:provider IS NULL OR s.provider = :provider)"
+_FILTER = ("(CAST(:currency AS VARCHAR) IS NULL OR s.currency = :currency) "
+           "AND (CAST(:provider AS VARCHAR) IS NULL OR s.provider = :provider)")
 
 
 def status_counts(store: Store, currency: str | None = None, provider: str | None = None) -> pd.DataFrame:
     """Subscriptions per status, now."""
-    return store.query(
+    return store.frame(
         f"SELECT s.status, CAST(COUNT(*) AS BIGINT) AS subscriptions FROM subscriptions AS s WHERE {_FILTER} "
         "GROUP BY s.status ORDER BY subscriptions DESC, s.status",
         {"currency": currency, "provider": provider},
@@ -29,10 +30,10 @@ WITH unpaid AS (
     SELECT * FROM (
         SELECT i.*, ROW_NUMBER() OVER (
             PARTITION BY i.provider, i.subscription_id
-            ORDER BY (i.id = s.latest_invoice_id) DESC, i.created DESC, i.id DESC) AS rn
+            ORDER BY (i.id = s.latest_invoice_id) DESC NULLS LAST, i.created DESC, i.id DESC) AS rn
         FROM invoices AS i JOIN subscriptions AS s ON s.provider = i.provider AND s.id = i.subscription_id
         WHERE s.status = 'past_due' AND i.status IN ('open', 'uncollectible') AND {_FILTER}
-    ) WHERE rn = 1
+    ) AS ranked WHERE rn = 1
 ),
 last_fail AS (
     SELECT * FROM (
@@ -51,7 +52,7 @@ last_fail AS (
             FROM unpaid AS u JOIN payments AS p ON p.provider = u.provider AND p.payment_intent_id = u.payment_intent_id
             WHERE p.status = 'failed'
         ) AS f
-    ) WHERE rn = 1
+    ) AS ranked WHERE rn = 1
 )
 SELECT s.provider, s.id AS subscription_id, s.customer_id, c.email, s.currency,
        u.id AS invoice_id, u.amount_due, u.attempt_count, u.next_payment_attempt,
@@ -67,7 +68,7 @@ ORDER BY u.amount_due DESC NULLS LAST, s.id
 
 def past_due(store: Store, currency: str | None = None, provider: str | None = None) -> pd.DataFrame:
     """past_due subscriptions with their failed invoice, its last decline code, meaning and recommended action."""
-    df = store.query(_PAST_DUE_SQL, {"currency": currency, "provider": provider})
+    df = store.frame(_PAST_DUE_SQL, {"currency": currency, "provider": provider})
     advice = [advise(code, adv) if code else None
               for code, adv in zip(df["decline_code"], df["advice_code"], strict=True)]
     df["meaning"] = [a.meaning if a else None for a in advice]
@@ -79,7 +80,7 @@ def upcoming_renewals(store: Store, now: dt.datetime, days: int = 30, currency: 
                       provider: str | None = None) -> pd.DataFrame:
     """Subscriptions renewing in [now, now + days) that are not set to cancel, with the list-price amount of the
     next period (sum of licensed items' unit amount x quantity, before discounts and tax)."""
-    return store.query(
+    return store.frame(
         f"""
         SELECT s.provider, s.id AS subscription_id, s.customer_id, s.status, s.currency,
                s.current_period_end AS renews_at,
@@ -90,7 +91,7 @@ def upcoming_renewals(store: Store, now: dt.datetime, days: int = 30, currency: 
                ON i.provider = s.provider AND i.subscription_id = s.id AND i.version >= s.version AND NOT i.deleted
         WHERE s.status IN ('active', 'past_due', 'trialing') AND NOT COALESCE(s.cancel_at_period_end, FALSE)
           AND s.current_period_end >= :now AND s.current_period_end < :until AND {_FILTER}
-        GROUP BY ALL
+        GROUP BY s.provider, s.id, s.customer_id, s.status, s.currency, s.current_period_end
         ORDER BY renews_at, s.id
         """,
         {"now": now, "until": now + dt.timedelta(days=days), "currency": currency, "provider": provider},
@@ -101,7 +102,7 @@ def cancellations(store: Store, start: dt.datetime, end: dt.datetime, currency: 
                   provider: str | None = None) -> pd.DataFrame:
     """Subscriptions canceled in [start, end) (by canceled_at), and those scheduled to cancel (kind 'scheduled'),
     with Stripe's cancellation reason and feedback when present."""
-    return store.query(
+    return store.frame(
         f"""
         SELECT s.provider, s.id AS subscription_id, s.customer_id, s.status, s.currency,
                CASE WHEN s.status = 'canceled' THEN 'canceled' ELSE 'scheduled' END AS kind,
@@ -115,7 +116,7 @@ def cancellations(store: Store, start: dt.datetime, end: dt.datetime, currency: 
              AND COALESCE(s.canceled_at, s.ended_at) < :end)
             OR (s.status <> 'canceled' AND (COALESCE(s.cancel_at_period_end, FALSE) OR s.cancel_at IS NOT NULL))
         )
-        ORDER BY kind, COALESCE(s.canceled_at, s.ended_at, s.cancel_at) DESC, s.id
+        ORDER BY kind, COALESCE(s.canceled_at, s.ended_at, s.cancel_at) DESC NULLS LAST, s.id
         """,
         {"start": start, "end": end, "currency": currency, "provider": provider},
     )

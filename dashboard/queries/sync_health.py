@@ -16,7 +16,7 @@ def sync_state(store: Store, now: dt.datetime, provider: str | None = None) -> p
 
     Stripe keeps events 30 days: a cursor older than that means events were missed (gap_message says so).
     """
-    return store.query(
+    return store.frame(
         """
         SELECT provider, resource, last_synced_at, last_rows,
                CASE WHEN event_cursor IS NOT NULL
@@ -25,7 +25,7 @@ def sync_state(store: Store, now: dt.datetime, provider: str | None = None) -> p
                ROUND(EXTRACT(EPOCH FROM (CAST(:now AS TIMESTAMP) - last_synced_at)) / 3600.0, 1) AS synced_hours_ago,
                backfill_done, last_error, gap_detected_at, gap_message
         FROM sync_state
-        WHERE :provider IS NULL OR provider = :provider
+        WHERE CAST(:provider AS VARCHAR) IS NULL OR provider = :provider
         ORDER BY provider, resource
         """,
         {"now": now, "provider": provider},
@@ -34,10 +34,11 @@ def sync_state(store: Store, now: dt.datetime, provider: str | None = None) -> p
 
 def gap_warnings(store: Store, provider: str | None = None) -> pd.DataFrame:
     """Event-window gaps the runner detected and has not cleared."""
-    return store.query(
+    return store.frame(
         """
         SELECT provider, resource, gap_detected_at, gap_message FROM sync_state
-        WHERE gap_message IS NOT NULL AND gap_message <> '' AND (:provider IS NULL OR provider = :provider)
+        WHERE gap_message IS NOT NULL AND gap_message <> ''
+          AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
         ORDER BY gap_detected_at DESC NULLS LAST, provider, resource
         """,
         {"provider": provider},
@@ -46,12 +47,12 @@ def gap_warnings(store: Store, provider: str | None = None) -> pd.DataFrame:
 
 def recent_runs(store: Store, provider: str | None = None, limit: int = RUNS_LIMIT) -> pd.DataFrame:
     """The newest sync runs with their duration in seconds."""
-    return store.query(
+    return store.frame(
         """
         SELECT run_id, provider, mode, status, started_at, finished_at,
                EXTRACT(EPOCH FROM (finished_at - started_at)) AS seconds, rows, error
         FROM sync_runs
-        WHERE :provider IS NULL OR provider = :provider
+        WHERE CAST(:provider AS VARCHAR) IS NULL OR provider = :provider
         ORDER BY started_at DESC
         LIMIT :limit
         """,

@@ -17,11 +17,11 @@ def events_by_type(store: Store, filters: Filters, grain: str = "day") -> pd.Dat
     """Events per period and type in the date range (provider filter applies; events carry no currency)."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
-    return store.query(
+    return store.frame(
         """
         SELECT date_trunc(:grain, created) AS period, type, COUNT(*) AS events
         FROM events
-        WHERE created >= :start AND created < :end AND (:provider IS NULL OR provider = :provider)
+        WHERE created >= :start AND created < :end AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
         GROUP BY 1, 2
         ORDER BY 1, 2
         """,
@@ -31,13 +31,13 @@ def events_by_type(store: Store, filters: Filters, grain: str = "day") -> pd.Dat
 
 def event_type_totals(store: Store, filters: Filters) -> pd.DataFrame:
     """Per type in the date range: events, of which still pending delivery, and the newest one's time."""
-    return store.query(
+    return store.frame(
         """
         SELECT type, COUNT(*) AS events,
                CAST(SUM(CASE WHEN pending_webhooks > 0 THEN 1 ELSE 0 END) AS BIGINT) AS pending,
                MAX(created) AS last_seen
         FROM events
-        WHERE created >= :start AND created < :end AND (:provider IS NULL OR provider = :provider)
+        WHERE created >= :start AND created < :end AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
         GROUP BY type
         ORDER BY events DESC, type
         """,
@@ -50,12 +50,12 @@ def pending_events(store: Store, filters: Filters, limit: int = PENDING_LIMIT) -
 
     Stripe's pending_webhooks is as of the snapshot PayOps stored; a later sync refreshes it.
     """
-    return store.query(
+    return store.frame(
         """
         SELECT provider, id, created, type, object_type, object_id, pending_webhooks, api_version
         FROM events
         WHERE pending_webhooks > 0 AND created >= :start AND created < :end
-          AND (:provider IS NULL OR provider = :provider)
+          AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
         ORDER BY created, id
         LIMIT :limit
         """,
@@ -72,8 +72,9 @@ FAILED_OUTCOMES = ("apply_error", "rejected", "store_error")
 LOG_LIMIT = 500
 
 _LOG_WHERE = """
-    received_at >= :start AND received_at < :end AND (:since IS NULL OR received_at >= :since)
-    AND (:provider IS NULL OR provider = :provider) AND (:event_type IS NULL OR event_type = :event_type)
+    received_at >= :start AND received_at < :end AND (CAST(:since AS TIMESTAMP) IS NULL OR received_at >= :since)
+    AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
+      AND (CAST(:event_type AS VARCHAR) IS NULL OR event_type = :event_type)
 """
 
 # Failure reasons as an engineer reads them; the verdict (or the apply exception) is the detail.
@@ -94,7 +95,7 @@ def _log_params(filters: Filters, event_type: str | None, since: dt.datetime | N
 def delivery_totals(store: Store, filters: Filters, event_type: str | None = None,
                     since: dt.datetime | None = None) -> pd.DataFrame:
     """One row: deliveries, distinct events, applied, duplicates, ignored types, failed, p50/p99 processing ms."""
-    return store.query(
+    return store.frame(
         f"""
         SELECT COUNT(*) AS deliveries, COUNT(DISTINCT event_id) AS events,
                CAST(COALESCE(SUM(CASE WHEN outcome = 'applied' THEN 1 ELSE 0 END), 0) AS BIGINT) AS applied,
@@ -116,7 +117,7 @@ def deliveries_over_time(store: Store, filters: Filters, grain: str = "day", eve
     """Deliveries per period and outcome."""
     if grain not in (*GRAINS, "hour"):
         raise ValueError(f"grain must be one of {('hour', *GRAINS)}")
-    return store.query(
+    return store.frame(
         f"""
         SELECT date_trunc(:grain, received_at) AS period, outcome, COUNT(*) AS deliveries
         FROM webhook_deliveries
@@ -131,7 +132,7 @@ def deliveries_over_time(store: Store, filters: Filters, grain: str = "day", eve
 def failure_reasons(store: Store, filters: Filters, event_type: str | None = None,
                     since: dt.datetime | None = None) -> pd.DataFrame:
     """Failed deliveries grouped by reason and detail (verdict, or the apply error's one-line summary)."""
-    return store.query(
+    return store.frame(
         f"""
         SELECT reason, detail, COUNT(*) AS deliveries, COUNT(DISTINCT event_id) AS events, MAX(received_at) AS last_seen
         FROM (
@@ -152,11 +153,11 @@ def failure_reasons(store: Store, filters: Filters, event_type: str | None = Non
 def delivery_log(store: Store, filters: Filters, event_type: str | None = None, outcome: str | None = None,
                  since: dt.datetime | None = None, limit: int = LOG_LIMIT) -> pd.DataFrame:
     """The newest deliveries first (one row per HTTP delivery or replay)."""
-    return store.query(
+    return store.frame(
         f"""
         SELECT id, received_at, event_id, event_type, verdict, outcome, status_code, duration_ms, remote_addr, error
         FROM webhook_deliveries
-        WHERE (:outcome IS NULL OR outcome = :outcome) AND {_LOG_WHERE}
+        WHERE (CAST(:outcome AS VARCHAR) IS NULL OR outcome = :outcome) AND {_LOG_WHERE}
         ORDER BY received_at DESC, id
         LIMIT :limit
         """,
@@ -166,19 +167,20 @@ def delivery_log(store: Store, filters: Filters, event_type: str | None = None, 
 
 def delivery_detail(store: Store, delivery_id: str) -> pd.DataFrame:
     """One delivery with its headers, body (bounded prefix), verdict and processing trace."""
-    return store.query("SELECT * FROM webhook_deliveries WHERE id = :id", {"id": delivery_id})
+    return store.frame("SELECT * FROM webhook_deliveries WHERE id = :id", {"id": delivery_id})
 
 
 def delivery_event_types(store: Store, filters: Filters) -> pd.DataFrame:
     """Event types seen in deliveries or stored events in the range, for the type filter."""
-    return store.query(
+    return store.frame(
         """
         SELECT DISTINCT type FROM (
             SELECT event_type AS type FROM webhook_deliveries
-            WHERE received_at >= :start AND received_at < :end AND (:provider IS NULL OR provider = :provider)
+            WHERE received_at >= :start AND received_at < :end
+              AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
             UNION
             SELECT type FROM events
-            WHERE created >= :start AND created < :end AND (:provider IS NULL OR provider = :provider)
+            WHERE created >= :start AND created < :end AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
         ) AS t
         WHERE type IS NOT NULL
         ORDER BY type
@@ -192,7 +194,7 @@ def undelivered_vs_received(store: Store, filters: Filters, limit: int = PENDING
 
     received = deliveries recorded for the event (replays excluded); last_outcome 'not_received' when none.
     """
-    return store.query(
+    return store.frame(
         """
         WITH d AS (
             SELECT provider, event_id, outcome, received_at,
@@ -205,7 +207,7 @@ def undelivered_vs_received(store: Store, filters: Filters, limit: int = PENDING
                MAX(d.received_at) AS last_received_at
         FROM events AS e LEFT JOIN d ON d.provider = e.provider AND d.event_id = e.id
         WHERE e.pending_webhooks > 0 AND e.created >= :start AND e.created < :end
-          AND (:provider IS NULL OR e.provider = :provider)
+          AND (CAST(:provider AS VARCHAR) IS NULL OR e.provider = :provider)
         GROUP BY e.provider, e.id, e.type, e.created, e.pending_webhooks
         ORDER BY e.created, e.id
         LIMIT :limit
@@ -221,7 +223,7 @@ def replay_candidates(store: Store, filters: Filters, event_type: str | None = N
     last_outcome is the newest delivery's outcome ('not_received' when none); processed means some delivery or
     replay applied it (the receiver's dedupe rule); has_copy means a verified copy is stored to re-run.
     """
-    return store.query(
+    return store.frame(
         """
         WITH ranked AS (
             SELECT provider, event_id, event_type, event_created, outcome, received_at, signature_ok, verdict,
@@ -245,8 +247,9 @@ def replay_candidates(store: Store, filters: Filters, event_type: str | None = N
             FROM events AS e FULL OUTER JOIN d ON d.provider = e.provider AND d.event_id = e.id
         )
         SELECT * FROM c
-        WHERE created >= :start AND created < :end AND (:provider IS NULL OR provider = :provider)
-          AND (:event_type IS NULL OR type = :event_type) AND (:outcome IS NULL OR last_outcome = :outcome)
+        WHERE created >= :start AND created < :end AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
+          AND (CAST(:event_type AS VARCHAR) IS NULL OR type = :event_type)
+            AND (CAST(:outcome AS VARCHAR) IS NULL OR last_outcome = :outcome)
         ORDER BY created, event_id
         LIMIT :limit
         """,

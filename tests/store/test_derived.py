@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from dashboard.queries import mrr as q
 from sync import derived
 from sync.store import Store
@@ -17,6 +19,12 @@ def _sub(quantity: int, status: str = "active") -> dict[str, Any]:
                       "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"}}}
     return {"id": "sub_1", "object": "subscription", "customer": "cus_1", "currency": "usd", "status": status,
             "created": T0, "start_date": T0, "items": {"object": "list", "data": [item]}}
+
+
+# Both backends (tests/postgres.py): overrides tests/conftest.py's DuckDB-only `store` in this module.
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    return any_store
 
 
 def _event(id: str, type_: str, created: int, obj: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +57,26 @@ def test_after_upsert_hook_and_full_refresh_agree(store: Store) -> None:
     derived.after_upsert(store, {"events": [{"provider": "stripe", "id": "evt_4", "object_id": "sub_1"}],
                                  "subscriptions": [{"provider": "stripe", "id": "sub_1"}]})
     assert _timeline(store) == [2500, 10000, 5000]  # contraction 4 -> 2 seats
+
+
+def test_after_upsert_alone_brings_both_derived_tables_current(store: Store) -> None:
+    """Read the derived tables themselves, so no reader's own refresh can hide a hook that did nothing."""
+    store.apply_events("stripe", [_event("evt_1", "customer.subscription.created", T0, _sub(1))])
+    derived.refresh_all(store)
+    store.apply_events("stripe", [_event("evt_2", "customer.subscription.updated", T0 + 60, _sub(4))])
+    store.apply_objects("stripe", [
+        {"id": "ch_1", "object": "charge", "created": T0, "amount": 1000, "amount_captured": 1000, "currency": "usd",
+         "status": "succeeded", "balance_transaction": "txn_1"},
+        {"id": "txn_1", "object": "balance_transaction", "created": T0, "amount": 1000, "fee": 59, "net": 941,
+         "currency": "usd", "type": "charge", "source": "ch_1"}], T0)
+    derived.after_upsert(store, {
+        "events": [{"provider": "stripe", "id": "evt_2", "object_id": "sub_1",
+                    "type": "customer.subscription.updated"}],
+        "payments": [{"provider": "stripe", "id": "ch_1", "balance_transaction_id": "txn_1"}],
+        "balance_transactions": [{"provider": "stripe", "id": "txn_1"}]})
+    assert list(store.frame("SELECT mrr FROM mrr_snapshots ORDER BY seq")["mrr"]) == [2500, 10000]  # 1 -> 4 seats
+    assert store.frame("SELECT id, fee, net FROM revenue_bts").to_dict("records") == [
+        {"id": "txn_1", "fee": 59, "net": 941}]
 
 
 def test_freshness_marks_die_with_their_store(tmp_path) -> None:

@@ -7,7 +7,20 @@ import pytest
 from dashboard.declines import ASK_FOR_ANOTHER_CARD, NEVER_RETRY, RETRY_LATER, advise, is_retryable
 from dashboard.queries import failures as q
 from sync.errors import PayOpsError
-from tests.store.conftest import WINDOW
+from sync.store import Store
+from tests.store.conftest import WINDOW, seed_finance
+
+
+# Both backends (tests/postgres.py): these override tests/store/conftest.py's DuckDB-only fixtures in this module.
+@pytest.fixture
+def finance_store(any_store: Store) -> Store:
+    seed_finance(any_store)
+    return any_store
+
+
+@pytest.fixture
+def empty_store(any_store: Store) -> Store:
+    return any_store
 
 
 def test_failure_rate_over_time(finance_store):

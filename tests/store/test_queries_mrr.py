@@ -8,7 +8,19 @@ import pytest
 
 from dashboard.queries import mrr as q
 from sync.store import Store
-from tests.store.conftest import NOW, _item, _sub, ts
+from tests.store.conftest import NOW, _item, _sub, seed_finance, ts
+
+
+# Both backends (tests/postgres.py): these override tests/store/conftest.py's DuckDB-only fixtures in this module.
+@pytest.fixture
+def finance_store(any_store: Store) -> Store:
+    seed_finance(any_store)
+    return any_store
+
+
+@pytest.fixture
+def empty_store(any_store: Store) -> Store:
+    return any_store
 
 
 def test_subscription_mrr(finance_store):
@@ -35,8 +47,8 @@ def test_current_mrr_arr_arpu(finance_store):
     assert list(q.current_mrr(finance_store, currency="JPY")["currency"]) == ["JPY"]
 
 
-def test_coupon_rounding_and_durations(tmp_path):
-    store = Store(f"duckdb:///{tmp_path / 'c.duckdb'}")
+def test_coupon_rounding_and_durations(store_url):
+    store = Store(store_url)
     once = {"id": "ONCE50", "duration": "once", "percent_off": 50}
     repeating = {"id": "REP", "duration": "repeating", "percent_off": 50, "duration_in_months": 3}
     forever_amount = {"id": "OFF", "duration": "forever", "amount_off": 1000, "currency": "usd"}

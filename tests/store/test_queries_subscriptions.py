@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from dashboard.declines import ASK_FOR_ANOTHER_CARD
 from dashboard.queries import subscriptions as q
-from tests.store.conftest import NOW, WINDOW
+from sync.store import Store
+from tests.store.conftest import NOW, WINDOW, seed_finance
+
+
+# Both backends (tests/postgres.py): these override tests/store/conftest.py's DuckDB-only fixtures in this module.
+@pytest.fixture
+def finance_store(any_store: Store) -> Store:
+    seed_finance(any_store)
+    return any_store
+
+
+@pytest.fixture
+def empty_store(any_store: Store) -> Store:
+    return any_store
 
 
 def test_status_counts(finance_store):

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dashboard.queries import common
 from dashboard.queries import sync_health as q
-from tests.conftest import SEED_NOW
+from sync.store import Store
+from tests.conftest import SEED_NOW, seed_store
+
+
+# Both backends (tests/postgres.py): overrides tests/conftest.py's DuckDB-only fixture in this module.
+@pytest.fixture
+def seeded_store(any_store: Store) -> Store:
+    seed_store(any_store)
+    return any_store
 
 
 def test_sync_state_cursor_age_and_gap(seeded_store) -> None:

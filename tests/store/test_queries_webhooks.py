@@ -14,6 +14,7 @@ from dashboard.filters import Filters
 from dashboard.queries import webhooks as q
 from sync.store import Store
 from sync.webhook_schema import webhook_deliveries
+from tests.conftest import seed_store
 
 DEFAULT = Filters(start=dt.date(2026, 8, 23), end=dt.date(2026, 11, 20))
 WIDE = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 11, 20))
@@ -49,6 +50,13 @@ DELIVERIES = [
     _delivery(9, "2026-08-01 12:00", "ok", "applied", 200, 6.0, "evt_0", "charge.succeeded"),  # before the range
     _delivery(10, "2026-11-20 10:00", "wrong_content_type", "rejected", 415, 0.5),
 ]
+
+
+# Both backends (tests/postgres.py): overrides tests/conftest.py's DuckDB-only fixture in this module.
+@pytest.fixture
+def seeded_store(any_store: Store) -> Store:
+    seed_store(any_store)
+    return any_store
 
 
 def add_deliveries(store: Store) -> None:
