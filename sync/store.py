@@ -236,8 +236,9 @@ def _attach(root: Any, path: str) -> None:
 
 _FILES = _DuckDBFiles()
 
-# PostgreSQL type OIDs (pg_type) that Store.frame types like DuckDB's DataFrames.
-_PG_INTEGERS, _PG_FLOATS, _PG_BOOL, _PG_TIMESTAMP = frozenset({20, 21, 23}), frozenset({700, 701, 1700}), 16, 1114
+# PostgreSQL type OIDs (pg_type) that Store.frame types like DuckDB's DataFrames: BIGINT int64, INTEGER int32...
+_PG_INTEGERS = {20: "int64", 23: "int32", 21: "int16"}
+_PG_FLOATS, _PG_BOOL, _PG_TIMESTAMP = frozenset({700, 701, 1700}), 16, 1114
 
 
 def _typed_frame(names: Sequence[str], oids: Sequence[int], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
@@ -246,7 +247,8 @@ def _typed_frame(names: Sequence[str], oids: Sequence[int], rows: Sequence[Seque
         values = [row[i] for row in rows]
         nulls = any(v is None for v in values)
         if oid in _PG_INTEGERS:
-            columns.append(pd.Series(values, dtype="Int64" if nulls else "int64"))
+            width = _PG_INTEGERS[oid]
+            columns.append(pd.Series(values, dtype=width.capitalize() if nulls else width))
         elif oid in _PG_FLOATS:
             columns.append(pd.Series([None if v is None else float(v) for v in values], dtype="float64"))
         elif oid == _PG_BOOL:
@@ -369,9 +371,9 @@ class Store:
 
     def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """`query`, with the same column dtypes on every backend: on DuckDB it is `query`; on PostgreSQL each column
-        is typed from the driver's result type (integers int64, or Int64 with NULLs; NUMERIC and floats float64;
-        booleans bool, or boolean with NULLs; timestamps datetime64[us]), as DuckDB's DataFrames are, where
-        `query` there hands back Decimals and objects."""
+        is typed from the driver's result type (BIGINT int64, INTEGER int32, Int64/Int32 with NULLs; NUMERIC and
+        floats float64; booleans bool, or boolean with NULLs; timestamps datetime64[us]), as DuckDB's DataFrames
+        are, where `query` there hands back Decimals and objects."""
         if self.is_duckdb:
             return self.query(sql, params)
         from sqlalchemy import text
