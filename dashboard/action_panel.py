@@ -23,6 +23,7 @@ import streamlit as st
 from dashboard import actions, roles
 from dashboard.context import get_settings, get_store
 from dashboard.format import format_money
+from dashboard.text import literal
 from sync.errors import PayOpsError
 from sync.settings import Settings
 
@@ -84,11 +85,11 @@ def get_guard(actor: actions.Actor | None = None, *, explain: bool = True) -> ac
     try:
         outcomes = guard.reconcile()
     except PayOpsError as exc:
-        st.warning(f"Could not reconcile unfinished actions yet: {exc}")
+        st.warning(f"Could not reconcile unfinished actions yet: {literal(exc)}")
         return guard
     for outcome in outcomes:
         if outcome.status == "reconciled":
-            st.info(outcome.message)
+            st.info(literal(outcome.message))
     return guard
 
 
@@ -123,11 +124,11 @@ def panel(guard: actions.Guard, proposal: actions.Proposal, *, key: str, label: 
     The outcome of the last click is shown under the button, or, with `outcome_key`, wherever the page calls
     `show_outcome(outcome_key)` (for lists the target leaves once the action is done). Returns that outcome.
     """
-    (st.info if proposal.allowed else st.warning)(proposal.message)
+    (st.info if proposal.allowed else st.warning)(literal(proposal.message))
     for warning in proposal.warnings:
-        st.warning(warning)
+        st.warning(literal(warning))
     if proposal.allowed:
-        st.text_input(f"Type **{proposal.confirmation_text}** to confirm", key=f"action_typed_{key}",
+        st.text_input(f"Type **{literal(proposal.confirmation_text)}** to confirm", key=f"action_typed_{key}",
                       help="The amount (or action word) and the last four characters of the id, as shown.")
     # A journalled action keeps its button: a second click reaches the guard, which answers "already done".
     if proposal.allowed or proposal.status != "new":
@@ -144,11 +145,11 @@ def show_outcome(key: str) -> actions.Outcome | None:
     if outcome is None:
         return None
     if outcome.status == "pending_approval":
-        st.info(outcome.message)
+        st.info(literal(outcome.message))
     elif outcome.ok:
-        st.success(outcome.message)
+        st.success(literal(outcome.message))
     else:
-        st.error(outcome.message)
+        st.error(literal(outcome.message))
     return outcome
 
 
@@ -193,11 +194,11 @@ def approval_panel(guard: actions.Guard, action_id: str) -> None:
     The outcome shows where the page calls `show_outcome(APPROVALS)`."""
     key = f"approve_{action_id}"
     review = guard.review(action_id)
-    (st.info if review.allowed else st.warning)(review.message)
+    (st.info if review.allowed else st.warning)(literal(review.message))
     for warning in review.warnings:
-        st.warning(warning)
+        st.warning(literal(warning))
     if review.allowed:
-        st.text_input(f"Type **{review.confirmation_text}** to approve", key=f"approval_typed_{key}")
+        st.text_input(f"Type **{literal(review.confirmation_text)}** to approve", key=f"approval_typed_{key}")
         st.button("Approve and run", key=f"approval_button_{key}", type="primary", on_click=_approve,
                   args=(action_id, key))
 
@@ -222,7 +223,7 @@ def sidebar_user() -> actions.Actor:
                            help=NO_SIGN_IN.format(role=actor.role))
         return actor
     if actor.signed_in:
-        st.sidebar.caption(f"Signed in as **{actor.email}** ({actor.role})")
+        st.sidebar.caption(f"Signed in as **{literal(actor.email)}** ({actor.role})")
         st.sidebar.button("Sign out", key="sign_out", on_click=st.logout)
         return actor
     st.title("PayOps")

@@ -13,12 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on sys.path, not the project root
     sys.path.insert(0, str(ROOT))
 
+from dashboard import roles  # noqa: E402
 from dashboard.action_panel import sidebar_user  # noqa: E402
 from dashboard.context import get_settings, get_store, run_query  # noqa: E402
 from dashboard.filters import sidebar_filters  # noqa: E402
 from dashboard.layout import fresh_query  # noqa: E402
-from dashboard.navigation import BANNERS, PAGES, PAGES_DIR, allowed_pages  # noqa: E402
+from dashboard.navigation import BANNERS, PAGE_ICON, PAGES, PAGES_DIR, allowed_pages  # noqa: E402
 from dashboard.queries.common import filter_options, freshness  # noqa: E402
+from dashboard.text import literal  # noqa: E402
 from sync.errors import PayOpsError  # noqa: E402
 
 
@@ -43,7 +45,7 @@ def sidebar_freshness() -> None:
         return
     lines = []
     for _, row in fresh.iterrows():
-        line = f"**{row['provider']}**: synced {_ago(row['last_success'], now)}"
+        line = f"**{literal(row['provider'])}**: synced {_ago(row['last_success'], now)}"
         if row["last_status"] == "failed":
             line += " · last run failed"
         elif row["last_status"] == "running":
@@ -61,15 +63,19 @@ def navigation_pages(role: str) -> dict[str, list[st.Page]]:
     return groups
 
 
-st.set_page_config(page_title="PayOps", page_icon=":material/account_balance:", layout="wide")
+st.set_page_config(page_title="PayOps", page_icon=PAGE_ICON, layout="wide")
 try:
     settings = get_settings()
     get_store()
 except PayOpsError as exc:
-    st.error(str(exc))
+    st.error(literal(exc))
     st.stop()
 
 actor = sidebar_user()  # with [auth] and nobody signed in, this shows the sign-in page and stops
+if actor.role == roles.NO_ROLE:  # signed in, but refused (an unverified email): say why; Sign out stays offered
+    st.title("PayOps")
+    st.error(roles.UNVERIFIED_EMAIL)
+    st.stop()
 label, colour, meaning = BANNERS[settings.stripe_mode]
 st.badge(label, color=colour, help=meaning)
 

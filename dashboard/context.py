@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from dashboard.text import literal
 from sync.errors import PayOpsError
 from sync.settings import Settings, load_settings
 from sync.store import Store
@@ -56,5 +57,5 @@ def run_query(fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.
     try:
         return cached(fn)(*args, **kwargs)
     except PayOpsError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return None

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.format import format_money
+from dashboard.text import literal
 from sync.errors import PayOpsError
 
 HOW_TO_SYNC = (
@@ -64,5 +65,5 @@ def fresh_query(fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> p
     try:
         return fn(get_store(), *args, **kwargs)
     except PayOpsError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return None

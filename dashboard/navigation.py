@@ -11,18 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES_DIR = ROOT / "pages"
 
 # (group, file, title, icon); a page whose file does not exist yet is left out of the navigation.
+# Emoji, never ":material/...:": Streamlit's frontend turns a page's material icon into a favicon fetched from
+# Google's font CDN (fonts.gstatic.com), so every page view would tell an outside host the console is in use;
+# an emoji becomes an inline data: SVG.
 PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("Finance", "revenue.py", "Revenue", ":material/payments:"),
-    ("Finance", "mrr.py", "MRR & churn", ":material/autorenew:"),
-    ("Finance", "failures.py", "Failures", ":material/error:"),
-    ("Support", "payments.py", "Payments", ":material/search:"),
-    ("Support", "disputes.py", "Disputes", ":material/gavel:"),
-    ("Support", "subscriptions.py", "Subscriptions", ":material/event_repeat:"),
-    ("Engineering", "webhooks.py", "Webhooks", ":material/webhook:"),
-    ("Engineering", "sync_health.py", "Sync health", ":material/sync:"),
-    ("Control", "approvals.py", "Approvals", ":material/how_to_reg:"),
-    ("Control", "audit.py", "Audit", ":material/policy:"),
+    ("Finance", "revenue.py", "Revenue", "💰"),
+    ("Finance", "mrr.py", "MRR & churn", "🔁"),
+    ("Finance", "failures.py", "Failures", "⚠️"),
+    ("Support", "payments.py", "Payments", "🔎"),
+    ("Support", "disputes.py", "Disputes", "⚖️"),
+    ("Support", "subscriptions.py", "Subscriptions", "📅"),
+    ("Engineering", "webhooks.py", "Webhooks", "🪝"),
+    ("Engineering", "sync_health.py", "Sync health", "🔄"),
+    ("Control", "approvals.py", "Approvals", "✅"),
+    ("Control", "audit.py", "Audit", "📜"),
 )
+PAGE_ICON = "💳"  # the console's own favicon (dashboard/app.py), for the same reason
 # Page file -> its key in roles.PAGE_ROLES: a page the user's role may not use is left out of the navigation.
 SLUGS: dict[str, str] = {
     "revenue.py": "revenue", "mrr.py": "revenue",  # MRR has the revenue page's audience

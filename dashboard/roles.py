@@ -17,6 +17,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "dispute_update": frozenset({"finance", "support", "admin"}),
     "dispute_close": frozenset({"finance", "admin"}),
     "event_retry": frozenset({"engineer", "admin"}),
+    # Not provider writes, but they change the store: a sync, loading the demo data set, re-running stored events.
+    "sync": frozenset({"engineer", "admin"}),
+    "demo_load": frozenset({"engineer", "admin"}),
+    "event_rerun": frozenset({"engineer", "admin"}),
 }
 
 _ALL = frozenset(ROLES)
@@ -38,6 +42,14 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 }
 
 LOCAL_OPERATOR = "local-operator"
+# The role of a signed-in user PayOps refuses (an email the identity provider has not verified): in no table above,
+# so every page and action check refuses it.
+NO_ROLE = "none"
+UNVERIFIED_EMAIL = (
+    "Your sign-in provider does not say that your email address is verified (email_verified is false or missing), "
+    "so PayOps gives this account no role: anyone could otherwise claim a team address. Verify the address with "
+    "your identity provider (or ask an admin to use one that verifies emails), then sign in again."
+)
 
 
 def check_role(role: str) -> str:
@@ -67,14 +79,19 @@ def action_refusal(role: str, action: str) -> str:
 
 
 def role_map(settings: Settings) -> dict[str, str]:
-    """`[payops.roles]` from secrets: keys are emails or domains (`example.com` or `@example.com`)."""
+    """`[payops.roles]` from secrets: keys are emails, domains (`example.com` or `@example.com`, that domain only)
+    or `*.example.com` (its subdomains, at any depth, not example.com itself)."""
     payops = settings.extra.get("payops") or {}
     raw = payops.get("roles") if isinstance(payops, Mapping) else None
     if not raw:
         return {}
     if not isinstance(raw, Mapping):
         raise ConfigError("[payops.roles] must map emails or domains to roles, e.g. \"ops@example.com\" = \"admin\".")
-    return {str(key).strip().lower().lstrip("@"): check_role(str(value)) for key, value in raw.items()}
+    mapping = {str(key).strip().lower().lstrip("@"): check_role(str(value)) for key, value in raw.items()}
+    for key in mapping:
+        if "*" in key and not (key.startswith("*.") and "*" not in key[2:] and key[2:]):
+            raise ConfigError(f"[payops.roles] key {key!r}: a wildcard is written \"*.example.com\" (its subdomains).")
+    return mapping
 
 
 def default_role(settings: Settings) -> str:
@@ -85,18 +102,33 @@ def default_role(settings: Settings) -> str:
 
 
 def role_for_email(email: str | None, mapping: Mapping[str, str], fallback: str = "viewer") -> str:
-    """Exact email first, then its domain, then its parent domains, else the fallback."""
+    """Exact email first, then its exact domain, then the closest `*.parent` entry, else the fallback.
+
+    A domain entry names that domain only: `example.com` does not let `evil.example.com` (a subdomain someone
+    else may run) in; write `*.example.com` for subdomains.
+    """
     if not email:
         return fallback
     email = email.strip().lower()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain:
+        return fallback  # not an email: it must not match a domain entry by its own text
     if email in mapping:
         return mapping[email]
-    domain = email.rpartition("@")[2]
-    while domain:
-        if domain in mapping:
-            return mapping[domain]
-        domain = domain.partition(".")[2]
+    if domain in mapping:
+        return mapping[domain]
+    parent = domain.partition(".")[2]
+    while parent:
+        if f"*.{parent}" in mapping:
+            return mapping[f"*.{parent}"]
+        parent = parent.partition(".")[2]
     return fallback
+
+
+def email_verified(user_info: Mapping[str, Any]) -> bool:
+    """True only when the OIDC claim says so (a JSON true, or the string "true" some providers send)."""
+    value = user_info.get("email_verified")
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def auth_configured(settings: Settings) -> bool:
@@ -109,7 +141,7 @@ def resolve_user(settings: Settings, user_info: Mapping[str, Any] | None) -> tup
     """(email, role, signed_in) from settings and st.user's fields; pure, so tests need no Streamlit.
 
     Without [auth] there is one local operator with PAYOPS_ROLE's role; with it, a visitor who has not
-    signed in is a viewer until they do.
+    signed in is a viewer until they do, and a signed-in user whose email is not verified gets NO_ROLE.
     """
     if not auth_configured(settings):
         return LOCAL_OPERATOR, check_role(settings.role), False
@@ -117,6 +149,8 @@ def resolve_user(settings: Settings, user_info: Mapping[str, Any] | None) -> tup
     if not info.get("is_logged_in"):
         return None, "viewer", False
     email = info.get("email")
+    if not email_verified(info):
+        return email, NO_ROLE, True
     return email, role_for_email(email, role_map(settings), default_role(settings)), True
 
 
@@ -126,5 +160,6 @@ def current_user(settings: Settings) -> tuple[str | None, str, bool]:
     if auth_configured(settings):
         import streamlit as st  # only here: the rest of this module is pure
 
-        info = {"is_logged_in": bool(getattr(st.user, "is_logged_in", False)), "email": st.user.get("email")}
+        info = {"is_logged_in": bool(getattr(st.user, "is_logged_in", False)), "email": st.user.get("email"),
+                "email_verified": st.user.get("email_verified")}
     return resolve_user(settings, info)

@@ -1,4 +1,5 @@
-"""Syncs inside the server process: one run at a time, periodic (PAYOPS_SYNC_INTERVAL) or on demand (Sync now).
+"""Syncs inside the server process: one run at a time, periodic (PAYOPS_SYNC_INTERVAL) or on demand (Sync now,
+Load demo data: `press`, which checks the presser's role and audits every answer).
 
 DuckDB lets one process open the store, so the server runs every sync itself, on a background thread,
 through the same Store the pages read. The Sync health page and the periodic timer share this one scheduler.
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dashboard import roles
+from sync import audit
 from sync.errors import ConfigError, PayOpsError
 from sync.store import Store
 
@@ -197,6 +200,42 @@ class SyncScheduler:
             self._timer.join(timeout=5)
             self._timer = None
         self._update(interval_minutes=None)
+
+
+@dataclass(frozen=True)
+class Press:
+    """What a Sync now / Load demo click came to: started, already_running, refused or failed, and what to say."""
+
+    status: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "started"
+
+
+PRESS_LABELS = {"sync": "a sync", "demo_load": "loading the demo data"}
+
+
+def press(store: Store, actor: str, role: str, action: str, start: Callable[[], bool],
+          target: str = "store") -> Press:
+    """Run a store-changing button for `actor`: the role check at click time, then `start()`; every answer,
+    refusals and "already running" included, goes to the audit log (who pressed what, and what came of it)."""
+    what = PRESS_LABELS.get(action, action)
+    if not roles.can_act(role, action):
+        result = Press("refused", roles.action_refusal(role, action))
+    else:
+        try:
+            started = start()
+        except PayOpsError as exc:
+            result = Press("failed", str(exc))
+        else:
+            result = (Press("started", f"Started {what}.") if started
+                      else Press("already_running", f"Not started: a run is already going ({what} waits for it "
+                                 "to end; press again then)."))
+    audit.append(store, actor=actor, role=role, action=f"{action}.{result.status}", target=target,
+                 error=None if result.ok else result.message)
+    return result
 
 
 def _default_store() -> Store:

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import action_panel
 from dashboard.layout import definition, fresh_query, with_money
 from dashboard.queries import audit as q
+from dashboard.text import literal
 from sync.errors import PayOpsError
 
 PENDING_COLUMNS = ["id", "kind", "target_id", "amount", "requested_by", "role", "created_at", "expires_at"]
@@ -22,7 +23,7 @@ try:
     # The guard marks expired requests first; without a key the list is still readable, not approvable.
     pending = guard.pending_approvals() if guard is not None else fresh_query(q.action_history, "pending_approval")
 except PayOpsError as exc:
-    st.error(str(exc))
+    st.error(literal(exc))
     st.stop()
 if pending is not None:
     st.metric("Waiting for approval", f"{len(pending):,}")

@@ -16,6 +16,7 @@ from dashboard.filters import current_filters
 from dashboard.format import format_money
 from dashboard.layout import csv_download, definition, empty_state, with_money
 from dashboard.queries import disputes as q
+from dashboard.text import literal
 
 action_panel.require_page("disputes")
 filters = current_filters()
@@ -79,7 +80,8 @@ if queue is not None:
     else:
         at_stake = queue.groupby("currency", as_index=False)["amount"].sum()
         definition("Amount at stake, per currency (never summed across currencies): " + ", ".join(
-            format_money(a, c) for a, c in zip(at_stake["amount"], at_stake["currency"], strict=True)) + ".")
+            literal(format_money(a, c)) for a, c in zip(at_stake["amount"], at_stake["currency"], strict=True))
+            + ".")
         shown = with_money(queue, "amount")[
             ["id", "urgency", "evidence_due_by", "days_left", "amount", "reason", "status", "card_brand", "email",
              "charge_id", "provider"]

@@ -14,6 +14,7 @@ from dashboard.layout import csv_download, definition, empty_state, with_money
 from dashboard.queries import audit as qa
 from dashboard.queries import failures as q
 from dashboard.queries.revenue import GRAINS
+from dashboard.text import literal
 
 action_panel.require_page("failures")
 filters = current_filters()
@@ -71,13 +72,14 @@ if recovery is not None:
         empty_state("invoices with failed payments")
     else:
         for _, row in recovery.iterrows():
-            cur = row["currency"]
+            raw_cur = row["currency"]
+            cur = literal(raw_cur)
             m = st.columns(2)
             m[0].metric(f"Recovered invoices ({cur})",
                         f"{row['recovery_rate']:.1%}" if row["recovery_rate"] == row["recovery_rate"] else "—",
                         help=f"{int(row['recovered_invoices'])} of {int(row['failed_invoices'])} invoices")
-            m[1].metric(f"Recovered amount ({cur})", format_money(int(row["recovered_amount"]), cur),
-                        help=f"of {format_money(int(row['failed_amount']), cur)} due on those invoices")
+            m[1].metric(f"Recovered amount ({cur})", literal(format_money(int(row["recovered_amount"]), raw_cur)),
+                        help=f"of {literal(format_money(int(row['failed_amount']), raw_cur))} due on those invoices")
 
 st.subheader("Retry a failed invoice")
 retryable = run_query(qa.retryable_invoices, currency=filters.currency, provider=filters.provider)

@@ -6,13 +6,16 @@ import datetime as dt
 
 import streamlit as st
 
+from dashboard import action_panel
 from dashboard.charts.mrr import movements_chart
 from dashboard.context import run_query
 from dashboard.filters import current_filters
 from dashboard.format import format_money
 from dashboard.layout import csv_download, definition, empty_state, with_money
 from dashboard.queries import mrr as q
+from dashboard.text import literal
 
+action_panel.require_page("revenue")  # MRR has the revenue page's audience (navigation.SLUGS)
 filters = current_filters()
 st.title("MRR and churn")
 
@@ -21,14 +24,15 @@ if current is not None:
     if current.empty:
         empty_state("active or past_due paid subscriptions")
     for _, row in current.iterrows():
-        cur = row["currency"]
+        raw_cur = row["currency"]
+        cur = literal(raw_cur)
         m = st.columns(4)
-        m[0].metric(f"MRR ({cur})", format_money(int(row["mrr"]), cur),
+        m[0].metric(f"MRR ({cur})", literal(format_money(int(row["mrr"]), raw_cur)),
                     help="Monthly-normalised sum of active and past_due subscriptions (Stripe's definition).")
-        m[1].metric(f"ARR ({cur})", format_money(int(row["arr"]), cur), help="12 x MRR.")
+        m[1].metric(f"ARR ({cur})", literal(format_money(int(row["arr"]), raw_cur)), help="12 x MRR.")
         m[2].metric(f"Subscribers ({cur})", f"{int(row['subscribers']):,}",
                     help="Customers with MRR > 0 in this currency.")
-        m[3].metric(f"ARPU ({cur})", format_money(int(row["arpu"]), cur),
+        m[3].metric(f"ARPU ({cur})", literal(format_money(int(row["arpu"]), raw_cur)),
                     help="MRR / subscribers, rounded to the nearest minor unit.")
     definition(
         "MRR (Stripe's definition): the monthly-normalised value of active and past_due subscriptions; trials, "
@@ -67,15 +71,16 @@ if churn is not None:
         empty_state("subscribers in those 30 days")
     else:
         for _, row in churn.iterrows():
-            cur = row["currency"]
+            raw_cur = row["currency"]
+            cur = literal(raw_cur)
             m = st.columns(2)
             sc, rc = row["subscriber_churn"], row["revenue_churn"]
             m[0].metric(f"Subscriber churn ({cur})", "—" if sc is None or sc != sc else f"{sc:.1%}",
                         help=f"{int(row['churned_subscribers'])} churned / ({int(row['subscribers_start'])} "
                              f"subscribers 30 days ago + {int(row['new_subscribers'])} new in the 30 days).")
             m[1].metric(f"Revenue churn ({cur})", "—" if rc is None or rc != rc else f"{rc:.1%}",
-                        help=f"{format_money(int(row['mrr_lost']), cur)} MRR lost to contraction and churn / "
-                             f"{format_money(int(row['mrr_start']), cur)} MRR 30 days ago.")
+                        help=f"{literal(format_money(int(row['mrr_lost']), raw_cur))} MRR lost to contraction and "
+                             f"churn / {literal(format_money(int(row['mrr_start']), raw_cur))} MRR 30 days ago.")
         definition("Subscriber churn = churned subscribers / (active 30 days ago + new in the 30 days). Revenue "
                    "churn = MRR lost to contraction and churn / MRR 30 days ago. Per currency.")
         shown = with_money(churn, "mrr_start", "mrr_lost", "mrr_end")

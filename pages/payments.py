@@ -16,6 +16,7 @@ from dashboard.format import format_money
 from dashboard.layout import definition, empty_state, show_table, with_money
 from dashboard.queries import payments as q
 from dashboard.queries.common import filter_options
+from dashboard.text import literal
 from sync.money import to_minor
 
 action_panel.require_page("payments")
@@ -33,12 +34,13 @@ def amount_to_minor(text: str, currency: str) -> int | None:
     try:
         value = Decimal(text.replace(",", "").strip())
     except InvalidOperation:
-        st.error(f"'{text}' is not an amount: type it in {currency} as on the receipt, e.g. 12.50.")
+        st.error(f"'{literal(text)}' is not an amount: type it in {literal(currency)} as on the receipt, e.g. 12.50.")
         return None
     try:
         return to_minor(value, currency)
     except ValueError:
-        st.error(f"{currency} has fewer decimals than '{text}': type the amount as the receipt shows it.")
+        st.error(f"{literal(currency)} has fewer decimals than '{literal(text)}': type the amount as the receipt "
+                 "shows it.")
         return None
 
 
@@ -47,7 +49,7 @@ def refund_section(pid: str, currency: str, status: str) -> None:
     st.markdown("#### Refund")
     action_panel.show_outcome(f"refund_{pid}")  # the last click's outcome, whatever the form shows now
     if status != "succeeded":
-        st.caption(f"Only succeeded payments can be refunded; this one is {status}.")
+        st.caption(f"Only succeeded payments can be refunded; this one is {literal(status)}.")
         return
     guard = action_panel.get_guard()
     if guard is None or not action_panel.may_act(guard, "refund"):
@@ -89,7 +91,7 @@ definition(
     "Searching " + {"id": "by id (any date)", "email": "by customer email", "last4": "by card last4",
                     "text": "by id prefix, email or description", "": "all payments"}[kind]
     + ("" if kind == "id" else f" from {filters.start} to {filters.end}")
-    + (f", amount {format_money(amount_minor, amount_currency)}" if amount_minor is not None else "")
+    + (f", amount {literal(format_money(amount_minor, amount_currency))}" if amount_minor is not None else "")
     + f". Newest first, at most {q.SEARCH_LIMIT}. Select a row to open it; `?payment=<id>` links to one payment."
 )
 results = run_query(q.search_payments, filters, text, amount_minor, amount_currency)
@@ -115,23 +117,24 @@ if selected:
     with detail:
         found = run_query(q.payment, selected, filters.provider)
         if found is not None and found.empty:
-            st.warning(f"No payment {selected!r} in the store. Check the id, or sync if it is newer than the "
-                       "last sync.")
+            st.warning(f"No payment '{literal(selected)}' in the store. Check the id, or sync if it is newer than "
+                       "the last sync.")
         elif found is not None:
             p = found.iloc[0]
             provider, pid, cur = str(p["provider"]), str(p["id"]), str(p["currency"])
-            st.subheader(f"Payment {pid}")
-            st.caption(f"{provider} · created {p['created']} UTC · link: `?payment={pid}`")
+            st.subheader(f"Payment {literal(pid)}")
+            st.caption(f"{literal(provider)} · created {p['created']} UTC · link: ?payment={literal(pid)}")
             m = st.columns(4)
-            m[0].metric("Amount", format_money(p["amount"], cur), help="What the customer was charged.")
-            m[1].metric("Refunded", format_money(p["amount_refunded"], cur), help="Sum of succeeded refunds.")
-            m[2].metric("Status", str(p["status"]), help="Unified status: succeeded, pending, failed or canceled.")
+            m[0].metric("Amount", literal(format_money(p["amount"], cur)), help="What the customer was charged.")
+            m[1].metric("Refunded", literal(format_money(p["amount_refunded"], cur)),
+                        help="Sum of succeeded refunds.")
+            m[2].metric("Status", literal(p["status"]), help="Unified status: succeeded, pending, failed or canceled.")
             card = f"•••• {p['card_last4']}" if p["card_last4"] else (p["payment_method_type"] or "—")
-            m[3].metric(f"Card ({p['card_brand'] or 'unknown brand'})", card,
+            m[3].metric(f"Card ({literal(p['card_brand'] or 'unknown brand')})", literal(card),
                         help="Brand and last four digits only; PayOps never stores card numbers.")
             if p["status"] == "failed":
-                st.error(f"Declined: {p['failure_code'] or ''} {p['decline_code'] or ''} — "
-                         f"{p['failure_message'] or ''}")
+                st.error(f"Declined: {literal(p['failure_code'] or '')} {literal(p['decline_code'] or '')} — "
+                         f"{literal(p['failure_message'] or '')}")
             tabs = st.tabs(["Refunds", "Dispute", "Invoice", "Customer", "Timeline"])
             related = ((q.payment_refunds, ("amount",), "refunds", "No refunds."),
                        (q.payment_disputes, ("amount",), "disputes", "No dispute."),
@@ -149,7 +152,7 @@ if selected:
                     if customer is not None and not customer.empty:
                         st.dataframe(customer, hide_index=True, width="stretch")
                 else:
-                    st.caption(f"No customer object; receipt email {p['email'] or '—'}.")
+                    st.caption(f"No customer object; receipt email {literal(p['email'] or '—')}.")
             with tabs[4]:
                 definition("Events about this payment, its PaymentIntent, refunds, disputes and invoice, oldest first.")
                 timeline = run_query(q.payment_timeline, provider, pid)
@@ -161,6 +164,6 @@ if selected:
             if provider == "stripe":
                 refund_section(pid, cur, str(p["status"]))
             else:
-                st.caption(f"Refunds from PayOps are available for Stripe payments; refund {provider} payments in "
-                           f"the {provider} console.")
+                st.caption(f"Refunds from PayOps are available for Stripe payments; refund {literal(provider)} "
+                           f"payments in the {literal(provider)} console.")
         st.divider()

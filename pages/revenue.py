@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import action_panel
 from dashboard.charts.revenue import revenue_chart
 from dashboard.context import run_query
 from dashboard.filters import current_filters
 from dashboard.format import format_money
 from dashboard.layout import csv_download, definition, empty_state, with_money
 from dashboard.queries import revenue as q
+from dashboard.text import literal
 
+action_panel.require_page("revenue")
 filters = current_filters()
 st.title("Revenue")
 grain = st.segmented_control("Grain", q.GRAINS, default="day", key="revenue_grain") or "day"
@@ -35,14 +38,14 @@ if totals is not None and rows is not None:
         )
         for _, t in totals.iterrows():
             cur = t["currency"]
-            st.markdown(f"**{cur}**")
+            st.markdown(f"**{literal(cur)}**")
             cols = st.columns(len(LABELS))
             for col, (key, label) in zip(cols, LABELS.items(), strict=True):
                 change = t[f"{key}_change_pct"]
                 delta = None if change is None or change != change else f"{change:+.1f}%"
-                col.metric(f"{label} ({cur})", format_money(int(t[key]), cur), delta=delta,
+                col.metric(f"{label} ({literal(cur)})", literal(format_money(int(t[key]), cur)), delta=delta,
                            delta_color="inverse" if key in ("refunds", "dispute_losses", "fees") else "normal",
-                           help=f"Previous period: {format_money(int(t[f'{key}_prev']), cur)}")
+                           help=f"Previous period: {literal(format_money(int(t[f'{key}_prev']), cur))}")
         st.plotly_chart(revenue_chart(rows), key="revenue_chart")
         shown = with_money(rows, *LABELS)
         shown["period"] = shown["period"].dt.strftime("%Y-%m-%d")

@@ -7,42 +7,62 @@ import importlib.util
 
 import streamlit as st
 
+from dashboard import action_panel, roles
 from dashboard.charts.sync_health import rows_chart
-from dashboard.context import get_settings
+from dashboard.context import get_settings, get_store
 from dashboard.filters import current_filters
 from dashboard.layout import definition, empty_state, fresh_query
 from dashboard.queries import sync_health as q
-from dashboard.scheduler import NO_KEY_MESSAGE, get_scheduler
-from sync.errors import PayOpsError
+from dashboard.scheduler import NO_KEY_MESSAGE, get_scheduler, press
+from dashboard.text import literal
 
+PRESSED = "sync_press"  # session key of the last Sync now / Load demo answer
+
+actor = action_panel.require_page("sync")
 filters = current_filters()
 now = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
 scheduler = get_scheduler()
 settings = get_settings()
 st.title("Sync health")
 
+
+def _press(action: str) -> None:
+    """Button callback: the role of whoever is signed in at click time decides (and the audit log records it)."""
+    who = action_panel.current_actor()
+    start = scheduler.start_demo if action == "demo_load" else scheduler.start_sync
+    st.session_state[PRESSED] = press(get_store(), who.name, who.role, action, lambda: start(trigger="manual"),
+                                      target="demo" if action == "demo_load" else settings.stripe_mode)
+
+
+def store_button(action: str, label: str, key: str, help: str, **kwargs: object) -> None:
+    """A button that changes the store: disabled while a run goes or when this role may not press it (the click
+    itself is checked again, in `_press`)."""
+    allowed = roles.can_act(actor.role, action)
+    st.button(label, key=key, help=help, disabled=status.running or not allowed, on_click=_press, args=(action,),
+              **kwargs)  # type: ignore[arg-type]
+    if not allowed:
+        st.caption(roles.action_refusal(actor.role, action))
+
+
 gaps = fresh_query(q.gap_warnings, filters.provider)
 for _, gap in (gaps.iterrows() if gaps is not None else ()):
-    st.warning(f"**{gap['provider']} {gap['resource']}** (detected {gap['gap_detected_at']} UTC): "
-               f"{gap['gap_message']}")
+    st.warning(f"**{literal(gap['provider'])} {literal(gap['resource'])}** (detected {gap['gap_detected_at']} UTC): "
+               f"{literal(gap['gap_message'])}")
 
 status = scheduler.status()
 if settings.stripe_mode == "demo":
     st.info(NO_KEY_MESSAGE)
-    if importlib.util.find_spec("sync.demo") is not None and st.button(
-            "Load demo data", disabled=status.running, key="load_demo",
-            help="Fill the store with the generated demo data set, in the server process."):
-        scheduler.start_demo()
+    if importlib.util.find_spec("sync.demo") is not None:
+        store_button("demo_load", "Load demo data", "load_demo",
+                     help="Fill the store with the generated demo data set, in the server process.")
 else:
     interval = f"every {settings.sync_interval_minutes} min" if settings.sync_interval_minutes else "not scheduled"
     st.caption(f"Provider key: {settings.stripe_mode} mode. Periodic sync: {interval} (PAYOPS_SYNC_INTERVAL).")
-    if st.button("Sync now", type="primary", disabled=status.running, key="sync_now",
-                 help="Events since the last cursor plus a re-list of the last days, in the server process."):
-        try:
-            if not scheduler.start_sync(trigger="manual"):
-                st.info("A sync is already running.")
-        except PayOpsError as exc:
-            st.error(str(exc))
+    store_button("sync", "Sync now", "sync_now", type="primary",
+                 help="Events since the last cursor plus a re-list of the last days, in the server process.")
+pressed = st.session_state.pop(PRESSED, None)
+if pressed is not None and not pressed.ok:
+    (st.info if pressed.status == "already_running" else st.error)(literal(pressed.message))
 
 status = scheduler.status()
 if status.running:
@@ -51,14 +71,14 @@ if status.running:
         current = scheduler.status()
         if not current.running:
             st.rerun()  # the run ended: rerun the whole page so every table shows the new rows
-        st.progress(current.fraction, text=current.message)
+        st.progress(current.fraction, text=literal(current.message))
 
     _progress()
 elif status.last_status == "failed":
-    st.error(f"The last {status.trigger or ''} run failed: {status.last_error}")
+    st.error(f"The last {status.trigger or ''} run failed: {literal(status.last_error)}")
 elif status.last_status == "succeeded":
     st.success(f"Last {status.trigger} run finished at {status.finished_at:%Y-%m-%d %H:%M:%S} UTC: "
-               + ", ".join(f"{k} {v:,}" for k, v in status.last_counts.items()))
+               + literal(", ".join(f"{k} {v:,}" for k, v in status.last_counts.items())))
 
 st.subheader("Resources")
 definition("Per provider and resource: when it last synced, rows in that run, cursor age (hours since the newest "

@@ -8,19 +8,35 @@ import orjson
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, roles
+from dashboard import action_panel, actions, roles
 from dashboard import replay as rp
 from dashboard.charts.webhooks import deliveries_chart, events_chart, failures_chart
 from dashboard.context import get_settings, get_store, run_query
 from dashboard.filters import current_filters
 from dashboard.layout import csv_download, definition, empty_state
 from dashboard.queries import webhooks as q
+from dashboard.text import literal
+from sync import audit
 
 WINDOWS = {"Date range": None, "Last 24 hours": 24, "Last hour": 1}
 ALL_TYPES, ANY_OUTCOME = "All types", "Any outcome"
 
+actor = action_panel.require_page("webhooks")
 filters = current_filters()
 st.title("Webhooks")
+
+
+def rerun(event_id: str, force: bool) -> rp.ReplayResult:
+    """Re-run one stored event as this user: the role is checked and every re-run is audited (a forced one
+    re-applies an event already processed, so the log says who forced it)."""
+    store = get_store()
+    if not roles.can_act(actor.role, "event_rerun"):
+        result = rp.ReplayResult(event_id, "refused", roles.action_refusal(actor.role, "event_rerun"))
+    else:
+        result = rp.rerun_one(store, force=force, actor=actor.name)(event_id)
+    audit.append(store, actor=actor.name, role=actor.role, action=f"event_rerun.{result.status}",
+                 target=f"stripe:{event_id}", params={"force": force}, error=None if result.ok else result.message)
+    return result
 events_tab, log_tab, replay_tab = st.tabs(["Events", "Delivery log", "Replay"])
 
 # -- provider events ------------------------------------------------------------------------------------------
@@ -110,10 +126,11 @@ with log_tab:
                 detail = run_query(q.delivery_detail, picked) if picked else None
                 if detail is not None and not detail.empty:
                     d = detail.iloc[0]
-                    st.markdown(f"**{d['verdict']}** → **{d['outcome']}** (HTTP {d['status_code']}) · event "
-                                f"`{d['event_id'] or '—'}` · from {d['remote_addr'] or 'replay'}")
+                    st.markdown(f"**{literal(d['verdict'])}** → **{literal(d['outcome'])}** (HTTP "
+                                f"{literal(d['status_code'])}) · event {literal(d['event_id'] or '—')} · from "
+                                f"{literal(d['remote_addr'] or 'replay')}")
                     if d["error"]:
-                        st.error(d["error"])
+                        st.error(literal(d["error"]))
                     c = st.columns(2)
                     c[0].caption("Headers (secrets removed)")
                     c[0].json(orjson.loads(d["headers"] or "{}"))
@@ -126,9 +143,8 @@ with log_tab:
 # -- replay ---------------------------------------------------------------------------------------------------
 with replay_tab:
     settings = get_settings()
-    actor = actions.Actor(*roles.current_user(settings))
-    if not roles.can_act(actor.role, "event_retry"):
-        st.info(roles.action_refusal(actor.role, "event_retry"))
+    if not roles.can_act(actor.role, "event_rerun") and not roles.can_act(actor.role, "event_retry"):
+        st.info(roles.action_refusal(actor.role, "event_rerun"))
     else:
         store = get_store()
         st.subheader("One event")
@@ -137,8 +153,8 @@ with replay_tab:
         event_id = st.text_input("Event id", key="replay_event_id", placeholder="evt_...").strip()
         force = st.checkbox("Force re-apply (even if already processed)", key="replay_force")
         if st.button("Re-run stored copy", key="replay_rerun", disabled=not event_id):
-            result = rp.rerun_one(store, force=force, actor=actor.name)(event_id)
-            (st.success if result.status == "applied" else st.info if result.ok else st.error)(result.message)
+            result = rerun(event_id, force)
+            (st.success if result.status == "applied" else st.info if result.ok else st.error)(literal(result.message))
         payops = settings.extra.get("payops") or {}
         endpoint = st.text_input("Webhook endpoint for a resend", key="replay_endpoint", placeholder="we_...",
                                  value=str(payops.get("webhook_endpoint", "")) if isinstance(payops, dict) else "")
@@ -147,15 +163,15 @@ with replay_tab:
             st.session_state["resend_proposal"] = None if refusal else actions.Guard(store, settings, actor).propose(
                 "event_retry", event_id, {"webhook_endpoint": endpoint.strip()})
             if refusal:
-                st.error(refusal)
+                st.error(literal(refusal))
         proposal = st.session_state.get("resend_proposal")
         if proposal is not None and proposal.target_id == event_id:
-            (st.info if proposal.allowed else st.warning)(proposal.message)
+            (st.info if proposal.allowed else st.warning)(literal(proposal.message))
             if proposal.allowed:
-                typed = st.text_input(f"Type {proposal.confirmation_text} to confirm", key="resend_typed")
+                typed = st.text_input(f"Type {literal(proposal.confirmation_text)} to confirm", key="resend_typed")
                 if st.button("Resend", key="resend_confirm"):
                     outcome = actions.Guard(store, settings, actor).confirm(proposal, typed)
-                    (st.success if outcome.ok else st.error)(outcome.message)
+                    (st.success if outcome.ok else st.error)(literal(outcome.message))
 
         st.subheader("Bulk replay")
         definition("Chooses events by type, the outcome of their newest delivery, and the sidebar's date range (event "
@@ -192,12 +208,12 @@ with replay_tab:
                         st.caption("Fill in the webhook endpoint (we_...) above first.")
                 if st.button(f"Run {len(todo)} replays", key="bulk_run", disabled=not ready):
                     bar = st.progress(0.0, text="Starting…")
-                    one = (rp.rerun_one(store, force=plan.force, actor=actor.name) if plan.mode == "rerun"
+                    one = ((lambda event_id: rerun(event_id, plan.force)) if plan.mode == "rerun"
                            else rp.resend_one(actions.Guard(store, settings, actor), endpoint.strip()))
                     summary = rp.run(todo, one, interval=rp.pace_interval(plan.mode, settings.stripe_rate_limit),
                                      on_progress=lambda done, total, r: bar.progress(
-                                         done / total, text=f"{done} of {total}: {r.event_id} {r.status}"))
-                    (st.success if not summary.failures else st.warning)(summary.text)
+                                         done / total, text=literal(f"{done} of {total}: {r.event_id} {r.status}")))
+                    (st.success if not summary.failures else st.warning)(literal(summary.text))
                     for message in summary.failures[:20]:
-                        st.error(message)
+                        st.error(literal(message))
                     st.session_state["bulk_plan"] = None

@@ -1,5 +1,7 @@
 """Browser-test fixtures: the REAL server (`streamlit run dashboard/server.py`) on a free 127.0.0.1 port over a
-demo store in tmp, and headless Debian chromium driven by Playwright."""
+demo store in tmp, and headless Debian chromium driven by Playwright. Every browser context aborts any request to a
+host other than 127.0.0.1 and every test FAILS if one was attempted: the console must fetch nothing from outside
+(no font CDN, no favicon host, no image a provider's text points at)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -71,8 +75,52 @@ def localstripe_url() -> Iterator[str]:
         yield url
 
 
+LOCAL_HOST = "127.0.0.1"
+OUTSIDE: list[str] = []  # every request to another host, in the order attempted; emptied before each test
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname == LOCAL_HOST
+
+
+class LocalOnlyBrowser:
+    """The launched chromium, whose contexts route every request: one to another host is recorded and aborted."""
+
+    def __init__(self, chromium: Any) -> None:
+        self.chromium = chromium
+
+    def new_context(self, **kwargs: Any) -> Any:
+        context = self.chromium.new_context(**kwargs)
+
+        def guard(route: Any) -> None:
+            if is_local(route.request.url):
+                route.continue_()
+            else:
+                OUTSIDE.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        # Some requests (a favicon) skip routing in chromium; the request event still sees them.
+        context.on("request", lambda request: None if is_local(request.url) or request.url in OUTSIDE
+                   else OUTSIDE.append(request.url))
+        return context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.chromium, name)
+
+
+@pytest.fixture(autouse=True)
+def no_outside_requests() -> Iterator[None]:
+    """Fails the test if its browser asked any host but 127.0.0.1 for anything (each was aborted)."""
+    OUTSIDE.clear()
+    yield
+    attempted, OUTSIDE[:] = list(OUTSIDE), []
+    assert not attempted, f"the browser requested hosts other than {LOCAL_HOST}: {attempted}"
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[LocalOnlyBrowser]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: `make browser-deps` installs Debian's chromium")
     from playwright.sync_api import sync_playwright
@@ -80,6 +128,6 @@ def browser() -> Iterator[object]:
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            yield chromium
+            yield LocalOnlyBrowser(chromium)
         finally:
             chromium.close()

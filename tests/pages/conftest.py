@@ -3,6 +3,7 @@ every page must render on, and opening a page through the real navigation with i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,22 @@ def open_page(page: str, title: str, **kwargs: Any) -> Any:
     assert not at.exception
     assert [t.value for t in at.title] == [title]
     return at
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown that dashboard.text.literal escaped: escapes and word joiners dropped."""
+    from dashboard.text import JOINER
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(JOINER, "")
+
+
+def shown_metrics(at: Any) -> dict[str, str]:
+    """{label: value} of every st.metric, as the reader sees them."""
+    return {shown(m.label): shown(m.value) for m in at.metric}
+
+
+def shown_texts(at: Any) -> str:
+    """tests.conftest.texts as the reader sees it (literal()'s escapes and joiners dropped)."""
+    from tests.conftest import texts
+
+    return shown(texts(at))

@@ -22,6 +22,7 @@ from dashboard.context import get_store
 from sync import audit
 from sync.providers import stripe_writes as sw
 from tests.conftest import run_app, texts
+from tests.pages.conftest import shown, shown_texts
 from tests.pages.test_actions_refund import point_app_at_peer, store_from_peer
 from tests.peer import mock_servers
 
@@ -69,10 +70,10 @@ def test_dispute_in_view_with_deadline_and_the_mock_refusal_is_plain(stateful_cl
     due = time.strftime("%Y-%m-%d %H:%M", time.gmtime(dispute["evidence_details"]["due_by"]))
     assert {m.label: m.value for m in at.metric}["Evidence due"] == f"{due} UTC"
     assert f"Stage evidence (not submitted yet) for dispute {did} of 42.00 USD (fraudulent); evidence due {due} UTC" \
-        in texts(at)
+        in shown_texts(at)
     stage(at, did)
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert any("No matching path" in e for e in errors), errors  # the peer's own answer, as one plain line
     entries = audit.export(get_store())
     assert entries.action.tolist() == ["dispute_update.started", "dispute_update.failed"]
@@ -140,7 +141,7 @@ def test_stage_evidence_through_the_page(stateful_client, app_env, monkeypatch, 
         did = dispute["id"]
         at = stage(open_stage_form(run_app("disputes"), dispute), did)
         assert not at.exception
-        assert any(f"dispute {did} is needs_response" in s.value for s in at.success), texts(at)
+        assert any(f"dispute {did} is needs_response" in shown(s.value) for s in at.success), texts(at)
         # One POST, not submitted, with the evidence text and the action id for reconciliation.
         assert len(fake.posts) == 1
         post = fake.posts[0]

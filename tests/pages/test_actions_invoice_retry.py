@@ -9,6 +9,7 @@ import pytest
 
 from sync.providers import stripe_writes as sw
 from tests.conftest import run_app, texts
+from tests.pages.conftest import shown, shown_texts
 from tests.pages.test_actions_refund import point_app_at_peer, sync_from_peer
 from tests.peer import mock_servers
 from tests.peer.mock_servers import failing_subscription
@@ -39,11 +40,11 @@ def test_retry_declined_then_paid_after_a_card_change(localstripe_client, locals
     listed = next(f.value for f in at.dataframe if "invoice_id" in f.value.columns)
     assert listed["invoice_id"].tolist() == [invoice] and listed["amount_due"].tolist() == ["$20.00"]
     at.selectbox(key="failures_retry_pick").set_value(invoice).run()
-    assert "Retry invoice" in texts(at) and "20.00 USD" in texts(at)
-    assert "The last attempt failed with card_declined." in texts(at)
+    assert "Retry invoice" in shown_texts(at) and "20.00 USD" in shown_texts(at)
+    assert "The last attempt failed with card_declined." in shown_texts(at)
     pick_and_confirm(at, "failures_retry", invoice)
     assert not at.exception
-    assert any("declined again" in e.value for e in at.error), texts(at)
+    assert any("declined again" in shown(e.value) for e in at.error), texts(at)
     assert sw.get_invoice(localstripe_client, invoice)["status"] == "open"
 
     # The customer changes card; the Subscriptions page retries and the invoice is paid.
@@ -52,7 +53,7 @@ def test_retry_declined_then_paid_after_a_card_change(localstripe_client, locals
     at = run_app("subscriptions")
     pick_and_confirm(at, "subscriptions_retry", invoice)
     assert not at.exception
-    assert any(f"invoice {invoice} is paid" in s.value for s in at.success), texts(at)
+    assert any(f"invoice {invoice} is paid" in shown(s.value) for s in at.success), texts(at)
     assert sw.get_invoice(localstripe_client, invoice)["status"] == "paid"
     # The store was updated from Stripe's answer: the invoice left the retry list at once.
-    assert "No open Stripe invoice with a failed payment to retry." in texts(at)
+    assert "No open Stripe invoice with a failed payment to retry." in shown_texts(at)

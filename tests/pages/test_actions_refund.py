@@ -15,7 +15,8 @@ from sync.providers.stripe import StripeProvider
 from sync.runner import run_sync
 from sync.settings import Settings
 from sync.store import Store, epoch_now
-from tests.conftest import metrics, run_app, texts
+from tests.conftest import run_app, texts
+from tests.pages.conftest import shown, shown_metrics, shown_texts
 from tests.peer import mock_servers
 from tests.peer.mock_servers import make_client
 
@@ -89,25 +90,25 @@ def test_partial_then_the_rest_through_the_page(localstripe_client, localstripe_
 
     at = open_refund(run_app("payments", query={"payment": charge}), charge, "10.00")
     assert not at.exception
-    assert "Partial refund of 10.00 USD" in texts(at) and "25.00 USD refundable" in texts(at)
+    assert "Partial refund of 10.00 USD" in shown_texts(at) and "25.00 USD refundable" in shown_texts(at)
     confirm(at, charge, f"10.00 {charge[-4:]}")
     assert not at.exception
-    assert any("Done: refund" in s.value and "10.00 USD" in s.value for s in at.success), texts(at)
+    assert any("Done: refund" in s.value and "10.00 USD" in shown(s.value) for s in at.success), texts(at)
     # The page shows the new refund at once (the guard stored the provider's answer).
     assert refunds_shown(at) == ["$10.00"]
-    assert metrics(at)["Refunded"] == "$10.00"
+    assert shown_metrics(at)["Refunded"] == "$10.00"
 
     # The rest: an empty amount means everything still refundable, 2500 - 1000 = 1500.
     at.text_input(key=f"refund_amount_{charge}").set_value("").run()
-    assert "Partial refund of 15.00 USD" in texts(at)
+    assert "Partial refund of 15.00 USD" in shown_texts(at)
     confirm(at, charge, f"15.00 {charge[-4:]}")
     assert not at.exception
     assert sorted(r["amount"] for r in sw.list_refunds(localstripe_client, charge)) == [1000, 1500]
     assert sorted(refunds_shown(at)) == ["$10.00", "$15.00"]  # both made in the same second: order by id
-    assert metrics(at)["Refunded"] == "$25.00"
-    assert "Already done: refund on" in texts(at)  # the same form again is the action just done, not a new one
+    assert shown_metrics(at)["Refunded"] == "$25.00"
+    assert "Already done: refund on" in shown_texts(at)  # the same form again is the action just done, not a new one
     at.text_input(key=f"refund_amount_{charge}").set_value("1.00").run()
-    assert "Nothing left to refund" in texts(at)
+    assert "Nothing left to refund" in shown_texts(at)
 
 
 def _stateful_charge(client: Any, amount: int) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def test_double_click_gives_one_refund(stateful_client, stateful_mock_url, app_e
     at.button(key=f"action_button_refund_{cid}").click().run()  # the second click of a double click
     assert not at.exception
     assert [r["amount"] for r in sw.list_refunds(stateful_client, cid)] == [1234]
-    assert any(s.value.startswith("Already done") for s in at.success), texts(at)
+    assert any(shown(s.value).startswith("Already done") for s in at.success), texts(at)
     assert refunds_shown(at) == ["$12.34"]
 
     store = get_store()  # the app holds the file; read through its own store
@@ -149,10 +150,10 @@ def test_live_key_without_the_flag_is_refused_with_the_how_to(stateful_client, s
 
     at = open_refund(run_app("payments", query={"payment": cid}), cid, "5.00")
     assert not at.exception
-    warnings = "\n".join(w.value for w in at.warning)
+    warnings = shown("\n".join(w.value for w in at.warning))
     assert "Live-mode writes are off" in warnings and "PAYOPS_ALLOW_LIVE_WRITES=true" in warnings
     assert "[auth]" in warnings  # and how to configure sign-in
     assert not [b for b in at.button if b.key == f"action_button_refund_{cid}"]
-    assert "sk_live_payops" not in texts(at)
+    assert "sk_live_payops" not in shown_texts(at)
     # nothing was sent: the peer has no refund
     assert sw.list_refunds(make_client(stateful_mock_url), cid) == []

@@ -9,6 +9,7 @@ import pytest
 
 from dashboard.navigation import PAGES, PAGES_DIR
 from tests.conftest import run_app, texts
+from tests.pages.conftest import shown
 
 
 def test_demo_banner_freshness_and_default_page(app_env, seeded_db) -> None:
@@ -81,4 +82,4 @@ def test_unreadable_store_says_what_to_check(app_env, tmp_path) -> None:
     app_env(bad)
     at = run_app()
     assert not at.exception
-    assert any("PAYOPS_DATABASE_URL" in e.value for e in at.error)
+    assert any("PAYOPS_DATABASE_URL" in shown(e.value) for e in at.error)

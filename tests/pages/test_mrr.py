@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import metrics, texts
-from tests.pages.conftest import open_page, pick_currency
+from tests.conftest import texts
+from tests.pages.conftest import open_page, pick_currency, shown_metrics
 
 SPRING = {"start": "2026-01-01", "end": "2026-06-14"}
 
@@ -13,13 +13,13 @@ def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
     if empty_or_demo == "empty_db":
         assert "No active or past_due paid subscriptions" in texts(at)
     else:
-        assert any(label.startswith("MRR (") for label in metrics(at))
+        assert any(label.startswith("MRR (") for label in shown_metrics(at))
         assert at.get("plotly_chart")
 
 
 def test_mrr_figures_and_currency_filter(finance_page) -> None:
     at = finance_page("mrr", SPRING)
-    m = metrics(at)
+    m = shown_metrics(at)
     # USD: 24000 (yearly x3, forever 20% off) + 10000 = $340.00; ARR $4,080.00; ARPU $170.00.
     assert (m["MRR (USD)"], m["ARR (USD)"], m["ARPU (USD)"]) == ("$340.00", "$4,080.00", "$170.00")
     assert m["MRR (JPY)"] == "¥1,500"
@@ -31,6 +31,6 @@ def test_mrr_figures_and_currency_filter(finance_page) -> None:
     moves = at.dataframe[0].value
     assert "reactivation" in moves.columns and "¥1,500" in set(moves["reactivation"])
     pick_currency(at, "JPY")
-    m = metrics(at)
+    m = shown_metrics(at)
     assert "MRR (USD)" not in m and m["MRR (JPY)"] == "¥1,500"
     assert set(at.dataframe[0].value["currency"]) == {"JPY"}

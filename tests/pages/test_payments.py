@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import metrics, run_app, texts
-from tests.pages.conftest import open_page
+from tests.conftest import run_app, texts
+from tests.pages.conftest import open_page, shown, shown_metrics
 
 
 def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
@@ -11,18 +11,18 @@ def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
     if empty_or_demo == "empty_db":
         assert "No payments match this search" in texts(at) and "Sync now" in texts(at)
     else:
-        assert int(metrics(at)["Payments found"].replace(",", "").rstrip("+")) > 0
+        assert int(shown_metrics(at)["Payments found"].replace(",", "").rstrip("+")) > 0
 
 
 def test_search_and_filter_change_the_result(app_env, seeded_db) -> None:
     app_env(seeded_db)
     at = run_app("payments")
     # Default 90 days: ch_usd1, ch_usd2, ch_usd3, ch_jpy1, ch_kwd1, ch_usd4 and bt_txn1 = 7 (ch_old is older).
-    assert metrics(at)["Payments found"] == "7"
+    assert shown_metrics(at)["Payments found"] == "7"
     at.sidebar.selectbox(key="filter_currency").set_value("USD").run()
-    assert metrics(at)["Payments found"] == "5"  # the JPY and KWD payments drop out
+    assert shown_metrics(at)["Payments found"] == "5"  # the JPY and KWD payments drop out
     at.text_input(key="payment_search").set_value("4242").run()
-    assert metrics(at)["Payments found"] == "3"  # USD 4242: ch_usd1, ch_usd3, bt_txn1
+    assert shown_metrics(at)["Payments found"] == "3"  # USD 4242: ch_usd1, ch_usd3, bt_txn1
     shown = at.dataframe[0].value
     assert list(shown["id"]) == ["bt_txn1", "ch_usd3", "ch_usd1"]
     assert list(shown["amount"]) == ["$30.00", "$20.00", "$50.00"]
@@ -44,8 +44,8 @@ def test_deep_link_opens_the_detail(app_env, seeded_db) -> None:
     app_env(seeded_db)
     at = run_app("payments", query={"payment": "ch_usd1"})
     assert not at.exception
-    assert [s.value for s in at.subheader] == ["Payment ch_usd1"]
-    m = metrics(at)
+    assert [shown(s.value) for s in at.subheader] == ["Payment ch_usd1"]
+    m = shown_metrics(at)
     assert (m["Amount"], m["Refunded"], m["Card (visa)"]) == ("$50.00", "$15.00", "•••• 4242")
     frames = [d.value for d in at.dataframe]
     refunds = next(f for f in frames if "failure_reason" in f.columns)
@@ -58,4 +58,4 @@ def test_unknown_deep_link_says_what_to_do(app_env, seeded_db) -> None:
     app_env(seeded_db)
     at = run_app("payments", query={"payment": "ch_missing"})
     assert not at.exception
-    assert any("No payment 'ch_missing'" in w.value for w in at.warning)
+    assert any("No payment 'ch_missing'" in shown(w.value) for w in at.warning)

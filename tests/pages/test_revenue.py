@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import metrics, texts
-from tests.pages.conftest import open_page, pick_currency
+from tests.conftest import texts
+from tests.pages.conftest import open_page, pick_currency, shown_metrics
 
 
 def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
@@ -12,13 +12,13 @@ def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
         assert "No payments, refunds, disputes or balance transactions" in texts(at)
         assert "Sync now" in texts(at)
     else:
-        assert any(label.startswith("Gross volume") for label in metrics(at))
+        assert any(label.startswith("Gross volume") for label in shown_metrics(at))
         assert at.get("plotly_chart")
 
 
 def test_figures_per_currency_and_filters(finance_page) -> None:
     at = finance_page("revenue")
-    m = metrics(at)
+    m = shown_metrics(at)
     # USD gross 10000 + 5000 + 5000 = $200.00; JPY ¥1,200 (exponent 0); KWD 12.345 (exponent 3).
     assert m["Gross volume (USD)"] == "$200.00"
     assert m["Gross volume (JPY)"] == "¥1,200"
@@ -35,7 +35,7 @@ def test_figures_per_currency_and_filters(finance_page) -> None:
     # Currency filter: only KWD remains.
     pick_currency(at, "KWD")
     assert set(at.dataframe[0].value["Currency"]) == {"KWD"}
-    assert "Gross volume (USD)" not in metrics(at)
+    assert "Gross volume (USD)" not in shown_metrics(at)
     # Grain: one monthly row.
     at.segmented_control(key="revenue_grain").set_value("month").run()
     assert list(at.dataframe[0].value["Period (month)"]) == ["2026-06-01"]

@@ -11,9 +11,11 @@ import pytest
 
 from dashboard.context import get_store
 from dashboard.navigation import allowed_pages
+from dashboard.text import literal
 from sync import audit
 from sync.providers import stripe_writes as sw
 from tests.conftest import run_app, texts
+from tests.pages.conftest import shown, shown_texts
 from tests.pages.test_actions_refund import point_app_at_peer, store_from_peer
 from tests.peer import mock_servers
 
@@ -89,20 +91,20 @@ def test_sign_in_is_required_once_auth_is_configured(app_env, seeded_db, tmp_pat
     at.run()
     assert not at.exception
     assert [b.label for b in at.button] == ["Sign in"]
-    assert "Sign in to use PayOps" in texts(at)
+    assert "Sign in to use PayOps" in shown_texts(at)
     at.switch_page("../pages/payments.py").run()  # nothing is served before sign-in, even asked for directly
     assert [t.value for t in at.title] == ["PayOps"] and not at.dataframe
 
-    at.user = {"is_logged_in": True, "email": "vic@example.com"}
+    at.user = {"is_logged_in": True, "email": "vic@example.com", "email_verified": True}
     at.run()
     sidebar = "\n".join(c.value for c in at.sidebar.caption)
-    assert "Signed in as **vic@example.com** (viewer)" in sidebar
+    assert f"Signed in as **{literal('vic@example.com')}** (viewer)" in sidebar
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
     assert page_registered(at, "payments") and not page_registered(at, "audit")
 
-    at.user = {"is_logged_in": True, "email": "ana@example.org"}  # by domain
+    at.user = {"is_logged_in": True, "email": "ana@example.org", "email_verified": True}  # by domain
     at.run()
-    assert "Signed in as **ana@example.org** (admin)" in "\n".join(c.value for c in at.sidebar.caption)
+    assert f"Signed in as **{literal('ana@example.org')}** (admin)" in "\n".join(c.value for c in at.sidebar.caption)
     assert page_registered(at, "audit")
 
 
@@ -121,7 +123,7 @@ def test_role_taken_away_before_the_click_is_refused_and_audited(stateful_client
     from tests.conftest import APP
 
     at = AppTest.from_file(APP, default_timeout=30)
-    at.user = {"is_logged_in": True, "email": "sam@example.com"}  # support: may refund
+    at.user = {"is_logged_in": True, "email": "sam@example.com", "email_verified": True}  # support: may refund
     at.query_params["payment"] = cid
     at.run()
     at.switch_page("../pages/payments.py").run()
@@ -129,14 +131,15 @@ def test_role_taken_away_before_the_click_is_refused_and_audited(stateful_client
     at.text_input(key=f"refund_amount_{cid}").set_value("5.00").run()
     at.text_input(key=f"action_typed_refund_{cid}").set_value(f"5.00 {cid[-4:]}").run()
 
-    at.user = {"is_logged_in": True, "email": "vic@example.com"}  # the same session is now a viewer
+    at.user = {"is_logged_in": True, "email": "vic@example.com",
+               "email_verified": True}  # the same session is now a viewer
     at.button(key=f"action_button_refund_{cid}").click().run()
     assert not at.exception
-    assert any("Your role (viewer) may not refund" in e.value for e in at.error), texts(at)
+    assert any("Your role (viewer) may not refund" in shown(e.value) for e in at.error), texts(at)
     assert sw.list_refunds(stateful_client, cid) == []
     entries = audit.export(get_store())
     assert entries[["actor", "role", "action", "target"]].to_dict("records") == [
         {"actor": "vic@example.com", "role": "viewer", "action": "refund.refused", "target": f"stripe:{cid}"}]
     # The viewer no longer gets the refund form at all.
     assert not [t for t in at.toggle if t.key == f"refund_open_{cid}"]
-    assert "Your role (viewer) may not refund" in "\n".join(c.value for c in at.caption)
+    assert "Your role (viewer) may not refund" in shown("\n".join(c.value for c in at.caption))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dashboard.scheduler import NO_KEY_MESSAGE, SyncScheduler
+from dashboard.text import literal
 from sync.errors import ConfigError
 from tests.conftest import make_store, run_app, texts
 from tests.pages.conftest import open_page
@@ -28,7 +29,7 @@ def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
 def test_state_gap_counts_and_provider_filter(app_env, seeded_db) -> None:
     app_env(seeded_db)
     at = run_app("sync_health")
-    assert any("30-day event window" in w.value for w in at.warning)
+    assert any(literal("30-day event window") in w.value for w in at.warning)
     state, counts, runs = (d.value for d in at.dataframe)
     # The cursor is 24 h before the seed time, which is this hour: 24.0 h plus the minutes past the hour, rounded to
     # 0.1 h, so 25.0 in an hour's last three minutes (a run at 12:59:21 failed a "< 25.0").

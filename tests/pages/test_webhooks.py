@@ -14,6 +14,7 @@ import orjson
 import pytest
 import stripe
 
+from sync import audit
 from sync.store import Store
 from sync.webhooks import WebhookIntake
 from tests.conftest import metrics, run_app, texts
@@ -91,7 +92,7 @@ def test_delivery_log_figures_type_filter_and_detail(app_env, webhook_db) -> Non
     # Newest first: evt_old was delivered after evt_new; its detail shows the verdict, trace and body.
     assert at.selectbox(key="log_delivery").value.startswith("whd_")
     shown = texts(at)
-    assert "**ok** → **applied** (HTTP 200)" in shown and "`evt_old`" in shown
+    assert "**ok** → **applied** (HTTP 200)" in shown and "event evt\\_old" in shown
     assert "evt_old" in at.code[0].value and "old@example.com" in at.code[0].value
 
 
@@ -132,11 +133,18 @@ def test_forced_reapply_does_not_overwrite_newer_data(app_env, webhook_db) -> No
     assert store.query("SELECT email FROM customers WHERE id = 'cus_z'")["email"].tolist() == ["new@example.com"]
     replays = store.query("SELECT outcome FROM webhook_deliveries WHERE verdict = 'replay' ORDER BY received_at")
     assert replays["outcome"].tolist() == ["duplicate", "applied"]  # both recorded; only the forced one applied
+    # Both re-runs are in the audit log, the forced one saying so (who re-applied an already processed event).
+    entries = audit.export(store)
+    assert entries[["actor", "role", "action", "target", "params"]].to_dict("records") == [
+        {"actor": "local-operator", "role": "admin", "action": "event_rerun.skipped", "target": "stripe:evt_old",
+         "params": '{"force":false}'},
+        {"actor": "local-operator", "role": "admin", "action": "event_rerun.newer_kept", "target": "stripe:evt_old",
+         "params": '{"force":true}'}]
 
 
-def test_viewer_gets_a_reason_instead_of_replay_controls(app_env, webhook_db, monkeypatch) -> None:
-    """The navigation hides this page from roles outside roles.PAGE_ROLES['webhooks']; the page still gates its
-    replay controls itself (if the page map widens, or the page is opened on its own), so run it directly."""
+def test_viewer_is_refused_the_page_even_opened_on_its_own(app_env, webhook_db, monkeypatch) -> None:
+    """The navigation hides this page from roles outside roles.PAGE_ROLES['webhooks']; the page checks the role
+    itself too (opened on its own, or if the navigation ever lists it), so run it directly."""
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import ROOT
@@ -145,6 +153,6 @@ def test_viewer_gets_a_reason_instead_of_replay_controls(app_env, webhook_db, mo
     app_env(webhook_db)
     at = AppTest.from_file(str(ROOT / "pages" / "webhooks.py"), default_timeout=30).run()
     assert not at.exception
-    assert metrics(at)["Deliveries"] == "3"  # the read-only views still render
-    assert "Your role (viewer) may not event retry" in texts(at)
-    assert not [b for b in at.button if b.key in ("replay_rerun", "bulk_dry")]
+    assert [e.value for e in at.error] == ["Your role (viewer) may not use this page; it needs admin, engineer. "
+                                           "Ask an admin."]
+    assert not at.title and not at.metric and not at.dataframe and not at.button

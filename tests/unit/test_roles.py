@@ -32,10 +32,41 @@ def test_role_map_exact_email_then_domain_then_fallback() -> None:
     mapping = roles.role_map(Settings(extra=ROLE_MAP))
     assert roles.role_for_email("ana@example.com", mapping) == "admin"
     assert roles.role_for_email("bob@example.com", mapping) == "support"
-    assert roles.role_for_email("eve@eu.example.com", mapping) == "support"  # parent domain
     assert roles.role_for_email("kim@contractor.io", mapping) == "viewer"
     assert roles.role_for_email("x@other.org", mapping, "finance") == "finance"
     assert roles.role_for_email(None, mapping) == "viewer"
+
+
+def test_a_domain_entry_matches_that_domain_only() -> None:
+    mapping = roles.role_map(Settings(extra={"payops": {"roles": {"example.com": "admin", "@corp.io": "finance"}}}))
+    # A subdomain may be run by someone else (a customer's tenant, a forgotten host): it is not the domain.
+    assert roles.role_for_email("eve@eu.example.com", mapping) == "viewer"
+    assert roles.role_for_email("mallory@evil.example.com", mapping, "finance") == "finance"
+    assert roles.role_for_email("eve@notexample.com", mapping) == "viewer"
+    assert roles.role_for_email("kim@sub.corp.io", mapping) == "viewer"
+    assert roles.role_for_email("kim@corp.io", mapping) == "finance"
+    assert roles.role_for_email("example.com", mapping) == "viewer"  # not an email at all
+    assert roles.role_for_email("@example.com", mapping) == "viewer"
+
+
+def test_a_wildcard_entry_matches_subdomains_closest_first() -> None:
+    mapping = roles.role_map(Settings(extra={"payops": {"roles": {
+        "*.example.com": "support", "*.eu.example.com": "finance", "ops@eu.example.com": "admin"}}}))
+    assert roles.role_for_email("eve@eu.example.com", mapping) == "support"
+    assert roles.role_for_email("kim@x.eu.example.com", mapping) == "finance"  # the closer wildcard wins
+    assert roles.role_for_email("ops@eu.example.com", mapping) == "admin"  # the exact email wins
+    assert roles.role_for_email("bob@example.com", mapping) == "viewer"  # *.example.com is not example.com
+    assert roles.role_for_email("bob@a.b.example.com", mapping) == "support"
+    with pytest.raises(ConfigError, match="wildcard"):
+        roles.role_map(Settings(extra={"payops": {"roles": {"*example.com": "admin"}}}))
+    with pytest.raises(ConfigError, match="wildcard"):
+        roles.role_map(Settings(extra={"payops": {"roles": {"*": "admin"}}}))
+
+
+def test_sync_demo_and_rerun_are_engineer_and_admin_actions() -> None:
+    for action in ("sync", "demo_load", "event_rerun"):
+        assert roles.can_act("engineer", action) and roles.can_act("admin", action)
+        assert not any(roles.can_act(role, action) for role in ("viewer", "finance", "support"))
 
 
 def test_bad_role_in_config_is_a_config_error() -> None:
@@ -54,7 +85,18 @@ def test_signed_in_user_with_auth() -> None:
     settings = Settings(extra=ROLE_MAP | AUTH)
     assert roles.auth_configured(settings)
     assert roles.resolve_user(settings, {"is_logged_in": False}) == (None, "viewer", False)
-    assert roles.resolve_user(settings, {"is_logged_in": True, "email": "ana@example.com"}) == (
-        "ana@example.com", "admin", True)
+    assert roles.resolve_user(settings, {"is_logged_in": True, "email": "ana@example.com",
+                                         "email_verified": True}) == ("ana@example.com", "admin", True)
     default = Settings(extra={"payops": {"roles": {}, "default_role": "finance"}} | AUTH)
-    assert roles.resolve_user(default, {"is_logged_in": True, "email": "z@z.io"})[1] == "finance"
+    verified = {"is_logged_in": True, "email": "z@z.io", "email_verified": True}
+    assert roles.resolve_user(default, verified)[1] == "finance"
+
+
+@pytest.mark.parametrize("claim", [False, None, "false", 1, "yes"])
+def test_an_unverified_email_gets_no_role(claim: object) -> None:
+    settings = Settings(extra=ROLE_MAP | AUTH)
+    info = {"is_logged_in": True, "email": "ana@example.com"} | ({} if claim is None else {"email_verified": claim})
+    assert roles.resolve_user(settings, info) == ("ana@example.com", roles.NO_ROLE, True)
+    assert not roles.visible_pages(roles.NO_ROLE, list(roles.PAGE_ROLES))
+    assert not any(roles.can_act(roles.NO_ROLE, action) for action in roles.ACTION_ROLES)
+    assert roles.resolve_user(settings, info | {"email_verified": "true"})[1] == "admin"
