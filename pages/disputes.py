@@ -1,5 +1,6 @@
-"""Disputes: the queue by evidence due date (overdue and due within 72 h highlighted), answering one through the
-guard (stage evidence, submit it, or accept), and monthly dispute ratios."""
+"""Disputes: the queue in the order it is worked (needing a response by deadline, overdue and due within 72 h
+highlighted; inquiries; under review; closed), answering one through the guard (stage evidence, submit it, or
+accept), and monthly dispute ratios."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def answer_section(queue: pd.DataFrame) -> None:
     if guard is None or not action_panel.may_act(guard, "dispute_update"):
         return
     labels = {row["id"]: f"{row['id']} · {format_money(row['amount'], row['currency'])} · {row['reason']} · due "
-              f"{action_panel.when(row['evidence_due_by'])} ({row['urgency']})" for _, row in answerable.iterrows()}
+              f"{action_panel.when(row['evidence_due_by'])} ({row['bucket']})" for _, row in answerable.iterrows()}
     dispute_id = st.selectbox("Dispute", list(labels), format_func=labels.get, index=None, key="dispute_pick",
                               placeholder="pick a dispute (soonest deadline first)")
     if not dispute_id:
@@ -68,29 +69,35 @@ def answer_section(queue: pd.DataFrame) -> None:
 
 queue = run_query(q.dispute_queue, filters, now)
 if queue is not None:
-    overdue = int((queue["urgency"] == "overdue").sum())
-    due_soon = int((queue["urgency"] == "due within 72 h").sum())
+    open_queue = queue[queue["is_open"]]
+    overdue = int((queue["bucket"] == q.OVERDUE).sum())
+    due_soon = int((queue["bucket"] == q.DUE_SOON).sum())
     m = st.columns(3)
-    m[0].metric("Open disputes", f"{len(queue):,}", help="Status needs_response, warning_needs_response, "
+    m[0].metric("Open disputes", f"{len(open_queue):,}", help="Status needs_response, warning_needs_response, "
                 "under_review or warning_under_review; any date, filtered by currency and provider.")
     m[1].metric("Overdue", f"{overdue:,}", help="Evidence deadline passed while the dispute still needs a response.")
     m[2].metric("Due within 72 h", f"{due_soon:,}", help="Evidence due in the next 72 hours.")
-    if queue.empty:
+    if open_queue.empty:
         empty_state("open disputes")
     else:
-        at_stake = queue.groupby("currency", as_index=False)["amount"].sum()
+        at_stake = open_queue.groupby("currency", as_index=False)["amount"].sum()
         definition("Amount at stake, per currency (never summed across currencies): " + ", ".join(
             literal(format_money(a, c)) for a, c in zip(at_stake["amount"], at_stake["currency"], strict=True))
             + ".")
+    if not queue.empty:
+        definition("In the order to work them: needing a response (overdue, then the soonest deadline), inquiries, "
+                   "under review, then disputes closed that were opened in the date range (newest first).")
         shown = with_money(queue, "amount")[
-            ["id", "urgency", "evidence_due_by", "days_left", "amount", "reason", "status", "card_brand", "email",
+            ["id", "bucket", "evidence_due_by", "days_left", "amount", "reason", "status", "card_brand", "email",
              "charge_id", "provider"]
         ]
-        colours = {"overdue": "background-color: #f8d7da", "due within 72 h": "background-color: #fff3cd"}
-        styled = shown.style.apply(lambda row: [colours.get(row["urgency"], "")] * len(row), axis=1)
+        colours = {q.OVERDUE: "background-color: #f8d7da", q.DUE_SOON: "background-color: #fff3cd"}
+        styled = shown.style.apply(lambda row: [colours.get(row["bucket"], "")] * len(row), axis=1)
         st.dataframe(styled, hide_index=True, width="stretch", column_config={
-            "days_left": st.column_config.NumberColumn("days left", format="%.1f",
-                                                       help="Days until the evidence deadline (negative: passed)."),
+            "days_left": st.column_config.NumberColumn(
+                "days left", format="%.1f",
+                help="Days until the evidence deadline (negative: passed); empty once nothing more can be sent "
+                     "(under review or closed)."),
             "evidence_due_by": st.column_config.DatetimeColumn("evidence due (UTC)"),
         })
         csv_download(shown, "dispute_queue.csv")

@@ -1,14 +1,14 @@
-"""Payments: find a payment by id, email, last4 or amount; its refunds, dispute, invoice, customer and events; refund
-it (full or partial) through the guard."""
+"""Payments: find a payment by id or id prefix, email, last4, description or amount (and the customers and
+subscriptions the text names); its refunds, dispute, invoice, customer and events; refund it (full or partial)
+through the guard."""
 
 from __future__ import annotations
-
-from decimal import Decimal, InvalidOperation
 
 import streamlit as st
 
 from dashboard import action_panel
 from dashboard.actions import DONE, REFUND_REASONS
+from dashboard.amounts import AmountError, read_amount, search_amounts
 from dashboard.charts.payments import timeline_chart
 from dashboard.context import run_query
 from dashboard.filters import current_filters
@@ -17,7 +17,6 @@ from dashboard.layout import definition, empty_state, show_table, with_money
 from dashboard.queries import payments as q
 from dashboard.queries.common import filter_options
 from dashboard.text import literal
-from sync.money import to_minor
 
 action_panel.require_page("payments")
 filters = current_filters()
@@ -30,17 +29,12 @@ currencies = [] if options is None else options.loc[options["kind"] == "currency
 
 
 def amount_to_minor(text: str, currency: str) -> int | None:
-    """The typed major-unit amount in minor units; None (with a message saying what to type) when invalid."""
+    """The typed amount in minor units, read as the person means it ("32,99" EUR is 32.99); None (with a message
+    saying how to type it) when it cannot be read or stays ambiguous."""
     try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation:
-        st.error(f"'{literal(text)}' is not an amount: type it in {literal(currency)} as on the receipt, e.g. 12.50.")
-        return None
-    try:
-        return to_minor(value, currency)
-    except ValueError:
-        st.error(f"{literal(currency)} has fewer decimals than '{literal(text)}': type the amount as the receipt "
-                 "shows it.")
+        return read_amount(text, currency).minor
+    except AmountError as exc:
+        st.error(literal(str(exc)))
         return None
 
 
@@ -72,29 +66,32 @@ def refund_section(pid: str, currency: str, status: str) -> None:
     action_panel.panel(guard, proposal, key=f"refund_{pid}", label="Refund", outcome_key=f"refund_{pid}")
 
 
-search_col, amount_col, currency_col = st.columns([3, 1, 1])
+search_col, amount_col = st.columns([3, 1])
 text = search_col.text_input("Search", key="payment_search",
-                             placeholder="payment id (ch_…, pi_…), customer email, card last4 or description")
-amount_text = amount_col.text_input("Amount", key="payment_amount", placeholder="e.g. 49.99")
-default_currency = filters.currency if filters.currency in currencies else (currencies[0] if currencies else None)
-amount_currency = currency_col.selectbox(
-    "Amount currency", currencies, key="payment_amount_currency",
-    index=currencies.index(default_currency) if default_currency in currencies else None,
-    help="The amount is typed in major units of this currency (¥1200, $12.50, KWD 1.234).",
-)
-amount_minor = None
-if amount_text.strip() and amount_currency:
-    amount_minor = amount_to_minor(amount_text, amount_currency)
+                             placeholder="id or its start (ch_…, pi_…, cus_…, sub_…), email, name, card last4 or "
+                                         "description")
+amount_text = amount_col.text_input(
+    "Amount", key="payment_amount", placeholder="e.g. 49.99 or 49,99",
+    help="As on the receipt (32,99 or 32.99; 1.234,56 or 1,234.56), in the sidebar's currency; with all "
+         "currencies, in every currency it reads in. Add a code to pick one: 32,99 EUR.")
+amount_search = None
+if amount_text.strip():
+    try:
+        amount_search = search_amounts(amount_text, filters.currency, currencies)
+    except AmountError as exc:
+        st.error(literal(str(exc)))
 
 kind = q.search_kind(text)
 definition(
-    "Searching " + {"id": "by id (any date)", "email": "by customer email", "last4": "by card last4",
-                    "text": "by id prefix, email or description", "": "all payments"}[kind]
+    "Searching " + {"id": "by id or id start (any date)", "email": "by customer email", "last4": "by card last4",
+                    "text": "by id start, email or description", "": "all payments"}[kind]
     + ("" if kind == "id" else f" from {filters.start} to {filters.end}")
-    + (f", amount {literal(format_money(amount_minor, amount_currency))}" if amount_minor is not None else "")
+    + (f"; {literal(amount_search.text)}" if amount_search is not None else "")
     + f". Newest first, at most {q.SEARCH_LIMIT}. Select a row to open it; `?payment=<id>` links to one payment."
 )
-results = run_query(q.search_payments, filters, text, amount_minor, amount_currency)
+# An amount that cannot be read searches nothing, rather than every payment.
+results = (None if amount_text.strip() and amount_search is None else
+           run_query(q.search_payments, filters, text, amounts=amount_search.pairs if amount_search else ()))
 if results is not None:
     if results.empty:
         empty_state("payments match this search")
@@ -111,6 +108,21 @@ if results is not None:
         rows = getattr(getattr(event, "selection", None), "rows", None) or []
         if rows:
             st.query_params["payment"] = str(shown.iloc[rows[0]]["id"])
+
+if text.strip() and kind != "last4":
+    customers = run_query(q.search_customers, filters, text)
+    if customers is not None and not customers.empty:
+        st.markdown("#### Customers")
+        definition("Customers whose id starts with the search, or whose email or name contains it; any date. "
+                   "Search by a customer's id to list their payments.")
+        st.dataframe(customers[["id", "email", "name", "created", "delinquent", "provider"]], hide_index=True,
+                     width="stretch", key="customer_results")
+    subscriptions = run_query(q.search_subscriptions, filters, text)
+    if subscriptions is not None and not subscriptions.empty:
+        st.markdown("#### Subscriptions")
+        definition("Subscriptions whose id starts with the search, whose customer it is, or whose customer's "
+                   "email or name contains it; any date.")
+        st.dataframe(subscriptions, hide_index=True, width="stretch", key="subscription_results")
 
 selected = st.query_params.get("payment")
 if selected:

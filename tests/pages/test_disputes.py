@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import metrics, run_app, texts
-from tests.pages.conftest import open_page
+from tests.pages.conftest import open_page, shown_texts
 
 
 def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
@@ -19,12 +19,15 @@ def test_renders_on_empty_and_demo_store(empty_or_demo) -> None:
 def test_queue_figures_and_currency_filter(app_env, seeded_db) -> None:
     app_env(seeded_db)
     at = run_app("disputes")
-    # Open: dp_5 (under review), dp_3 (overdue), dp_2 (due in 1.5 days), dp_4 (due in 10.5 days).
+    # Needing a response first: dp_3 (overdue), dp_2 (due in 1.5 days), dp_4 (due in 10.5 days); then dp_5 (under
+    # review) and dp_1 (lost, opened 14 days ago, inside the default range), which are not counted as open.
     assert metrics(at) == {"Open disputes": "4", "Overdue": "1", "Due within 72 h": "1"}
     queue = at.dataframe[0].value
-    assert list(queue["id"]) == ["dp_5", "dp_3", "dp_2", "dp_4"]
-    assert list(queue["amount"]) == ["$50.00", "KWD 1.234", "¥1,200", "$70.00"]
+    assert list(queue["id"]) == ["dp_3", "dp_2", "dp_4", "dp_5", "dp_1"]
+    assert list(queue["bucket"]) == ["Overdue", "Due within 72 h", "Needs response", "Under review", "Lost"]
+    assert queue["days_left"].iloc[3:].isna().all()
+    assert list(queue["amount"]) == ["KWD 1.234", "¥1,200", "$70.00", "$50.00", "$123.45"]
     # Amount at stake per currency: USD 5000 + 7000 = $120.00; JPY ¥1,200; KWD 1.234.
-    assert "Amount at stake, per currency (never summed across currencies): ¥1,200, KWD 1.234, $120.00." in texts(at)
+    assert "Amount at stake, per currency (never summed across currencies): ¥1,200, KWD 1.234, $120.00." in shown_texts(at)
     at.sidebar.selectbox(key="filter_currency").set_value("KWD").run()
     assert metrics(at) == {"Open disputes": "1", "Overdue": "1", "Due within 72 h": "0"}

@@ -31,13 +31,35 @@ def test_search_and_filter_change_the_result(app_env, seeded_db) -> None:
 def test_amount_search_in_major_units(app_env, seeded_db) -> None:
     app_env(seeded_db)
     at = run_app("payments")
-    at.selectbox(key="payment_amount_currency").set_value("KWD")
+    at.sidebar.selectbox(key="filter_currency").set_value("KWD").run()
     at.text_input(key="payment_amount").set_value("1.234").run()
     assert list(at.dataframe[0].value["id"]) == ["ch_kwd1"]
-    assert list(at.dataframe[0].value["amount"]) == ["KWD 1.234"]
-    at.text_input(key="payment_amount").set_value("1.2345").run()  # a fourth decimal KWD does not have
+    assert "searching 1.234 KWD" in texts(at)
+    at.text_input(key="payment_amount").set_value("1,234").run()  # 1.234 or 1,234.000 KWD: refused, says how
     assert not at.exception
-    assert any("KWD has fewer decimals" in e.value for e in at.error)
+    assert any("type 1234 or 1.234" in e.value for e in at.error)
+    assert not at.dataframe  # an amount that cannot be read searches nothing
+    at.text_input(key="payment_amount").set_value("1.2345").run()  # a fourth decimal KWD does not have
+    assert any("KWD has 3 decimals" in e.value for e in at.error)
+
+
+def test_amount_search_reads_a_decimal_comma_and_searches_every_currency(app_env, seeded_db) -> None:
+    app_env(seeded_db)
+    at = run_app("payments")
+    # No currency chosen: "50,00" is $50.00 (ch_usd1) or KWD 50.000 (none); JPY has no decimals, so not searched.
+    at.text_input(key="payment_amount").set_value("50,00").run()
+    assert list(at.dataframe[0].value["id"]) == ["ch_usd1"]
+    assert "searching 50.000 KWD or 50.00 USD" in texts(at)
+    assert "all currencies" in texts(at) and "not JPY" in texts(at)
+
+
+def test_search_lists_the_customers_it_names(app_env, seeded_db) -> None:
+    app_env(seeded_db)
+    at = run_app("payments")
+    at.text_input(key="payment_search").set_value("alice").run()
+    # alice's payments (ch_usd1, ch_usd3 in range), then her customer; the seed holds no subscriptions.
+    assert [sorted(d.value["id"]) for d in at.dataframe] == [["ch_usd1", "ch_usd3"], ["cus_a"]]
+    assert "#### Customers" in texts(at) and "#### Subscriptions" not in texts(at)
 
 
 def test_deep_link_opens_the_detail(app_env, seeded_db) -> None:
