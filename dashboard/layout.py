@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard import tables
 from dashboard.format import format_money
 from dashboard.text import literal
 from sync.errors import PayOpsError
@@ -55,6 +56,24 @@ def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: object) -> N
     """Render a table and the CSV download of exactly that table."""
     st.dataframe(df, hide_index=True, width="stretch", **dataframe_kwargs)  # type: ignore[arg-type]
     csv_download(df, filename)
+
+
+def show_spec_table(df: pd.DataFrame, spec: tables.Table, stem: str, *, parquet: bool = False, links: bool = True,
+                    key: str | None = None, styled: Callable[[pd.DataFrame], Any] | None = None,
+                    **dataframe_kwargs: Any) -> Any:
+    """A table formatted for the screen by its spec, with CSV (and Parquet) of the same rows built when clicked:
+    numbers, currency codes, ISO 8601 UTC and unit headers, never the screen's text. Returns st.dataframe's event."""
+    from dashboard.context import get_settings
+
+    # Demo objects exist in no provider account, so their ids link nowhere.
+    screen = tables.for_screen(df, spec, links=links and get_settings().stripe_mode != "demo")
+    event = st.dataframe(styled(screen.data) if styled else screen.data, key=key, **screen.kwargs(),
+                         **dataframe_kwargs)
+    formats = ("csv", "parquet") if parquet else ("csv",)
+    for column, fmt in zip(st.columns(len(formats), width="content"), formats, strict=True):
+        column.download_button(f"Download {fmt.upper()}", tables.exporter(df, spec, fmt), file_name=f"{stem}.{fmt}",
+                               mime=tables.MIME[fmt], key=f"{fmt}_{stem}", on_click="ignore")
+    return event
 
 
 def fresh_query(fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.DataFrame | None:
