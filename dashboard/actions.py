@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,28 @@ _CONFIRM_WORD = {"invoice_retry": "RETRY", "dispute_close": "ACCEPT", "event_ret
 
 _claim_lock = threading.Lock()
 _in_flight: set[str] = set()  # action ids this process is calling the provider for right now
+# One lock per target (a charge, an invoice, a dispute) held from the fresh check to the provider's answer: two
+# different refunds of one charge confirmed at the same moment run one after the other, and the second one's check
+# sees the first. Across processes the journal decides (see `_refund_fits`).
+_target_locks: dict[str, list[Any]] = {}  # key -> [lock, users]
+_target_locks_guard = threading.Lock()
+# Journal states whose refund may exist at Stripe, or soon will: they count against what is left to refund.
+REFUND_IN_FLIGHT = frozenset({"approved", "running"})
+
+
+@contextmanager
+def _target_lock(key: str) -> Iterator[None]:
+    with _target_locks_guard:
+        entry = _target_locks.setdefault(key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _target_locks_guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _target_locks[key]
 
 
 @dataclass(frozen=True)
@@ -134,6 +157,21 @@ class _Check:
     warnings: list[str] = field(default_factory=list)
     amount: int | None = None
     currency: str | None = None
+    # What the approval threshold is compared with: for a refund, every refund of the charge (done, pending at
+    # Stripe, in flight in PayOps) plus this one; otherwise the amount.
+    approval_amount: int | None = None
+    refund: _RefundState | None = None
+
+
+@dataclass(frozen=True)
+class _RefundState:
+    """A charge's refund figures as one check read them, kept to re-check against the journal after claiming."""
+
+    total: int
+    refunded: int
+    pending: int
+    seen: frozenset[str]  # PayOps action ids whose refunds Stripe's list showed
+    read_at: dt.datetime  # before Stripe was read
 
 
 def _canon(value: Any) -> str:
@@ -196,7 +234,7 @@ class Guard:
             proposal.message = refusal
             return proposal
         try:
-            check = self._check(kind, target_id, clean)
+            check = self._check(kind, target_id, clean, proposal.action_id)
         except PayOpsError as exc:
             proposal.message = f"Could not check {target_id} with Stripe: {exc}"
             return proposal
@@ -209,20 +247,33 @@ class Guard:
         approved = bool(row and row["approved_by"])
         proposal.needs_approval = self._needs_approval(check) and not approved
         if proposal.needs_approval:
-            proposal.message += (f" Above {_money(self.limits.threshold(check.currency), check.currency)} a second "
-                                 "user must approve it before it runs.")
+            limit = _money(self.limits.threshold(check.currency), check.currency)
+            if check.refund is not None and check.approval_amount != check.amount:
+                proposal.message += (f" The refunds on this payment would total "
+                                     f"{_money(check.approval_amount, check.currency)} with this one: above {limit} "
+                                     "(for all of a payment's refunds together) a second user must approve it before "
+                                     "it runs.")
+            else:
+                proposal.message += f" Above {limit} a second user must approve it before it runs."
         if row and row["attempts"]:
             proposal.message += " An earlier attempt did not finish: confirming checks Stripe first, then retries " \
                                 "under the same idempotency key."
         return proposal
 
     def confirm(self, proposal: Proposal, typed: str) -> Outcome:
-        """Run (or queue for approval) a proposed action; every call is audited, refusals included."""
+        """Run (or queue for approval) a proposed action; every call is audited, refusals included.
+
+        One action per target at a time in this process: the fresh check, the claim and the provider call run under
+        the target's lock, so a second refund of the same charge is checked against the first one's result."""
         kind, target = proposal.kind, proposal.target_id
         try:
             clean = self._clean(kind, target, proposal.params)
         except PayOpsError as exc:
             return self._refuse(kind, target, proposal.params, str(exc))
+        with _target_lock(f"{self.provider}:{target}"):
+            return self._confirm(proposal, kind, target, clean, typed)
+
+    def _confirm(self, proposal: Proposal, kind: str, target: str, clean: dict[str, Any], typed: str) -> Outcome:
         action_id = self._action_id(kind, target, clean, proposal.generation)
         row = self._row(action_id)
         if row and row["status"] in DONE:
@@ -235,7 +286,7 @@ class Guard:
         if refusal:
             return self._refuse(kind, target, clean, refusal, action_id)
         try:
-            check = self._check(kind, target, clean)
+            check = self._check(kind, target, clean, action_id)
         except PayOpsError as exc:
             return self._refuse(kind, target, clean, f"Could not check {target} with Stripe: {exc}", action_id)
         if not check.ok:
@@ -249,10 +300,21 @@ class Guard:
             return self._request_approval(kind, target, clean, proposal.generation, check)
         if row is None:
             self._insert(kind, target, clean, proposal.generation, check, "approved")
+        refused = self._refund_fits(action_id, check)
+        if refused:
+            return refused
         return self._execute(action_id)
 
     def approve(self, action_id: str, typed: str) -> Outcome:
-        """A second user approves a pending action (then it runs at once)."""
+        """A second user approves a pending action (then it runs at once, under its target's lock)."""
+        row = self._row(action_id)
+        if row is None or row["status"] != "pending_approval":
+            return Outcome(False, row["status"] if row else "missing", "There is no pending approval with this id.",
+                           action_id)
+        with _target_lock(f"{self.provider}:{row['target_id']}"):
+            return self._approve(action_id, typed)
+
+    def _approve(self, action_id: str, typed: str) -> Outcome:
         row = self._row(action_id)
         if row is None or row["status"] != "pending_approval":
             return Outcome(False, row["status"] if row else "missing", "There is no pending approval with this id.",
@@ -268,7 +330,7 @@ class Guard:
         if refusal:
             return self._refuse(kind, target, params, refusal, action_id, event="approval_refused")
         try:
-            check = self._check(kind, target, params)
+            check = self._check(kind, target, params, action_id)
         except PayOpsError as exc:
             return self._refuse(kind, target, params, f"Could not check {target} with Stripe: {exc}", action_id,
                                 event="approval_refused")
@@ -281,6 +343,9 @@ class Guard:
         if not self._transition(action_id, ("pending_approval",), "approved", approved_by=self.actor.name):
             return Outcome(False, "approved", "Someone else approved it already.", action_id)
         self._audit(f"{kind}.approved", target, params, action_id=action_id)
+        refused = self._refund_fits(action_id, check)
+        if refused:
+            return refused
         return self._execute(action_id)
 
     def review(self, action_id: str) -> Proposal:
@@ -299,7 +364,7 @@ class Guard:
             proposal.message = refusal or "You asked for this action: a different user must approve it."
             return proposal
         try:
-            check = self._check(row["kind"], row["target_id"], params)
+            check = self._check(row["kind"], row["target_id"], params, action_id)
         except PayOpsError as exc:
             proposal.message = f"Could not check {row['target_id']} with Stripe: {exc}"
             return proposal
@@ -381,14 +446,61 @@ class Guard:
             if not roles.auth_configured(self.settings) or not self.actor.signed_in:
                 return ("Live-mode writes need a signed-in user: configure [auth] (OIDC) in "
                         ".streamlit/secrets.toml and sign in; see SECURITY.md.")
-        return None
+        return self._chain_refusal()
 
-    def _check(self, kind: str, target: str, params: dict[str, Any]) -> _Check:
-        return {"refund": self._check_refund, "invoice_retry": self._check_invoice,
-                "dispute_update": self._check_dispute, "dispute_close": self._check_dispute,
-                "event_retry": self._check_event}[kind](target, params)
+    def _chain_refusal(self) -> str | None:
+        """No write while the audit log does not verify: what PayOps does must stay provable."""
+        try:
+            check = audit.verify(self.store)
+        except PayOpsError as exc:
+            return f"Writes to Stripe are refused: the audit log could not be verified ({exc})."
+        if check.ok:
+            return None
+        return (f"Writes to Stripe are refused while the audit log does not verify: {check.message} An admin must "
+                "investigate on the Audit page (see SECURITY.md) before any action runs.")
 
-    def _check_refund(self, charge_id: str, params: dict[str, Any]) -> _Check:
+    def _check(self, kind: str, target: str, params: dict[str, Any], action_id: str | None = None) -> _Check:
+        if kind == "refund":
+            return self._check_refund(target, params, action_id)
+        return {"invoice_retry": self._check_invoice, "dispute_update": self._check_dispute,
+                "dispute_close": self._check_dispute, "event_retry": self._check_event}[kind](target, params)
+
+    def _journal_refunds(self, charge_id: str, exclude: str | None, state: _RefundState) -> int:
+        """PayOps refunds of this charge that Stripe's list (as `state` read it) does not show yet: claimed or
+        running ones, and any that finished after that read. Each counts against what is left to refund."""
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(select(actions_table.c.id, actions_table.c.amount, actions_table.c.status,
+                                       actions_table.c.updated_at).where(
+                actions_table.c.provider == self.provider, actions_table.c.kind == "refund",
+                actions_table.c.target_id == charge_id,
+                actions_table.c.status.in_(REFUND_IN_FLIGHT | DONE))).all()
+        return sum(int(r.amount or 0) for r in rows if r.id != exclude and r.id not in state.seen and (
+            r.status in REFUND_IN_FLIGHT or (r.updated_at is not None and r.updated_at >= state.read_at)))
+
+    def _refund_fits(self, action_id: str, check: _Check) -> Outcome | None:
+        """The durable half of refund serialisation, after this action's journal row exists: another process may
+        have claimed a refund of the same charge since the check. Any two claims see each other here (each reads
+        after its own insert), so at most the later one backs off; None when this one still fits."""
+        state = check.refund
+        if state is None:
+            return None
+        row = self._row(action_id)
+        if row is None:
+            return None
+        others = self._journal_refunds(row["target_id"], action_id, state)
+        amount = int(row["amount"] or check.amount or 0)
+        left = state.total - state.refunded - state.pending - others
+        if amount <= left:
+            return None
+        currency = check.currency
+        message = (f"Amount too large: {_money(amount, currency)} asked, but another refund of this payment was "
+                   f"claimed meanwhile: {_money(max(left, 0), currency)} refundable now.")
+        if self._transition(action_id, ("approved",), "failed", error=message):
+            return self._refuse(row["kind"], row["target_id"], _loads(row["params"]), message, action_id)
+        return Outcome(False, "refused", message, action_id)
+
+    def _check_refund(self, charge_id: str, params: dict[str, Any], action_id: str | None = None) -> _Check:
+        read_at = utcnow()
         charge = sw.get_charge(self.client, charge_id)
         currency = (charge.get("currency") or "").upper()
         if charge.get("status") != "succeeded" or charge.get("captured") is False:
@@ -399,7 +511,11 @@ class Guard:
         pending = sum(r.get("amount") or 0 for r in refunds if r.get("status") in ("pending", "requires_action"))
         refunded = max(int(charge.get("amount_refunded") or 0), succeeded)
         total = int(charge.get("amount_captured") or charge.get("amount") or 0)
-        refundable = total - refunded - pending
+        seen = frozenset(str((r.get("metadata") or {}).get(sw.ACTION_METADATA_KEY)) for r in refunds
+                         if (r.get("metadata") or {}).get(sw.ACTION_METADATA_KEY))
+        state = _RefundState(total, refunded, pending, seen, read_at)
+        in_flight = self._journal_refunds(charge_id, action_id, state)
+        refundable = total - refunded - pending - in_flight
         warnings = []
         if charge.get("disputed") or charge.get("dispute"):
             dispute_id = _id(charge.get("dispute"))
@@ -411,17 +527,23 @@ class Guard:
                             "the refund and the dispute amount. Prefer answering or accepting the dispute.")
         if pending:
             warnings.append(f"{_money(pending, currency)} of refunds are still pending on this payment.")
+        if in_flight:
+            warnings.append(f"{_money(in_flight, currency)} of other refunds of this payment are in flight in PayOps "
+                            "(confirmed, not yet answered by Stripe).")
         amount = params.get("amount") or refundable
+        flying = f", {_money(in_flight, currency)} in flight in PayOps" if in_flight else ""
         summary = (f"{_money(total, currency)} paid, {_money(refunded, currency)} refunded, {_money(pending, currency)}"
-                   f" pending: {_money(refundable, currency)} refundable.")
+                   f" pending{flying}: {_money(refundable, currency)} refundable.")
         if refundable <= 0:
-            return _Check(False, f"Nothing left to refund on {charge_id}: {summary}", warnings, 0, currency)
+            return _Check(False, f"Nothing left to refund on {charge_id}: {summary}", warnings, 0, currency,
+                          refund=state)
         if amount > refundable:
             return _Check(False, f"Amount too large: {_money(amount, currency)} asked, {summary}", warnings, amount,
-                          currency)
-        kind = "Full" if amount == refundable and refunded == 0 and pending == 0 else "Partial"
+                          currency, refund=state)
+        kind = "Full" if amount == refundable and refunded == 0 and pending == 0 and not in_flight else "Partial"
+        # The approval limit applies to the charge's refunds together, over its lifetime: split refunds add up.
         return _Check(True, f"{kind} refund of {_money(amount, currency)} on {charge_id}. {summary}", warnings,
-                      amount, currency)
+                      amount, currency, approval_amount=refunded + pending + in_flight + amount, refund=state)
 
     def _check_invoice(self, invoice_id: str, params: dict[str, Any]) -> _Check:
         invoice = sw.get_invoice(self.client, invoice_id)
@@ -510,7 +632,8 @@ class Guard:
 
     def _needs_approval(self, check: _Check) -> bool:
         threshold = self.limits.threshold(check.currency)
-        return threshold is not None and check.amount is not None and check.amount > threshold
+        amount = check.approval_amount if check.approval_amount is not None else check.amount
+        return threshold is not None and amount is not None and amount > threshold
 
     def _retry_count(self, invoice_id: str) -> int:
         with self.store.engine.connect() as conn:
@@ -603,7 +726,12 @@ class Guard:
                 if found is not None:
                     return self._complete(row, found, "reconciled")
             kind, target, params = row["kind"], row["target_id"], _loads(row["params"]) or {}
-            self._audit(f"{kind}.started", target, params, action_id=action_id)
+            try:
+                self._audit(f"{kind}.started", target, params, action_id=action_id)
+            except audit.AuditChainError as exc:  # the log broke since the check: nothing is sent unaudited
+                self._transition(action_id, ("running",), "approved", error=str(exc))
+                return Outcome(False, "refused", f"Writes to Stripe are refused while the audit log does not "
+                               f"verify: {exc}", action_id)
             try:
                 answer = self._call(row, params)
             except ProviderRequestError as exc:
@@ -704,7 +832,9 @@ class Guard:
 
     def _refuse(self, kind: str, target: str, params: Any, message: str, action_id: str | None = None,
                 event: str = "refused") -> Outcome:
-        self._audit(f"{kind}.{event}", target, params, action_id=action_id, error=message)
+        # A broken log takes no entries (that would hide where it broke); the refusal is still shown.
+        with suppress(audit.AuditChainError):
+            self._audit(f"{kind}.{event}", target, params, action_id=action_id, error=message)
         return Outcome(False, "refused", message, action_id)
 
     def _audit(self, action: str, target: str, params: Any, *, action_id: str | None = None, result: Any = None,

@@ -1,4 +1,5 @@
-"""Audit: the hash-chain check (shown first), the append-only audit log with CSV export, and the action journal."""
+"""Audit: the keyed hash-chain check against its head record (shown first), the append-only audit log with CSV
+export, and the action journal."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dashboard import action_panel
 from dashboard.context import get_store
 from dashboard.layout import csv_download, definition, fresh_query
 from dashboard.queries import audit as q
+from dashboard.text import literal
 from sync import audit
 from sync.errors import PayOpsError
 
@@ -18,17 +20,20 @@ action_panel.get_guard(explain=False)  # settles actions a crash left running, s
 try:
     check = audit.verify(get_store())
     head_seq, head_hash = audit.head(get_store())
+    where = audit.head_record_location(get_store())
 except PayOpsError as exc:
-    st.error(f"Could not verify the audit log: {exc}")
+    st.error(f"Could not verify the audit log: {literal(exc)}")
     st.stop()
+# The three states, in words an auditor can act on: verified, "Edited at entry N", "Entries missing after N".
 if check.ok:
-    st.success(f"Audit chain verified: {check.message}")
+    st.success(f"Audit chain verified: {literal(check.message)}")
 else:
-    st.error(f"Audit chain BROKEN: {check.message} Entries before {check.bad_seq} are intact; treat the log from "
-             f"entry {check.bad_seq} on as untrustworthy and compare it with your last exported copy.")
-definition(f"Each entry's hash covers its fields and the previous entry's hash, so an altered, deleted or reordered "
-           f"entry breaks the chain from there. Newest entry: #{head_seq}, hash `{head_hash[:16]}…`; keep it (or the "
-           "CSV) outside PayOps to detect entries removed from the end.")
+    st.error(f"Audit chain BROKEN: {literal(check.message)} Until it verifies again, PayOps refuses every write to "
+             "Stripe (refunds, retries, dispute answers, resends).")
+definition("Each entry's hash is an HMAC-SHA256, under a key kept outside the store, of its fields and the previous "
+           "entry's hash: without the key nobody can edit an entry and recompute the chain. The count and last hash "
+           "are also kept outside the store, after every entry, so removing the newest entries shows too. "
+           f"Newest entry: #{head_seq}, hash {head_hash[:16]}…; {literal(where)}.")
 
 st.subheader("Audit log")
 left, right = st.columns(2)

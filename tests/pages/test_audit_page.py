@@ -1,6 +1,7 @@
-"""The Audit page (chain check first, the log with CSV export, the action journal) and the Approvals page, by
-AppTest: entries written by the real `sync.audit.append`, an altered row caught, and a second approver approving a
-refund above the limit against stripe-stateful-mock."""
+"""The Audit page (the keyed chain check first: verified, edited at entry N, entries missing after N; the log with
+CSV export; the action journal) and the Approvals page, by AppTest: entries written by the real `sync.audit.append`,
+an altered row and a truncated log caught, and a second approver approving a refund above the limit against
+stripe-stateful-mock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.text import literal
 from sync import audit
 from sync.providers import stripe_writes as sw
 from sync.store import Store
@@ -39,7 +41,10 @@ def test_audit_page_shows_entries_and_a_verified_chain(app_env, seeded_db) -> No
     app_env(seeded_db)
     at = run_app("audit")
     assert not at.exception
-    assert [s.value for s in at.success] == ["Audit chain verified: All 3 audit entries are intact."]
+    assert [s.value for s in at.success] == ["Audit chain verified: " + literal(
+        "Verified: all 3 audit entries are intact and the log ends where its head record says (entry 3).")]
+    assert not at.error
+    assert f"{seeded_db.name}.audit-head" in texts(at).replace("\\", "")  # where the head record is kept
     log = at.dataframe[0].value
     assert log["seq"].tolist() == [3, 2, 1]  # newest first
     assert log["action"].tolist() == ["refund.refused", "refund.succeeded", "refund.started"]
@@ -62,8 +67,37 @@ def test_an_altered_row_breaks_the_chain_on_the_page(app_env, seeded_db) -> None
     at = run_app("audit")
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith("Audit chain BROKEN: Audit entry 2 was altered"), errors
+    assert len(errors) == 1 and errors[0].startswith("Audit chain BROKEN: Edited at entry 2: its contents no longer "
+                                                     "match its hash."), errors
+    assert "refuses every write to Stripe" in errors[0]
     assert not at.success
+
+
+def test_entries_removed_from_the_end_show_as_missing_on_the_page(app_env, seeded_db) -> None:
+    write_entries(seeded_db)
+    store = Store(f"duckdb:///{seeded_db}")
+    try:
+        with store.begin() as conn:  # someone removes the newest entry (the refusal) from the store
+            conn.exec_driver_sql("DELETE FROM audit_log WHERE seq = 3")
+    finally:
+        store.close()
+    app_env(seeded_db)
+    at = run_app("audit")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(
+        "Audit chain BROKEN: Entries missing after 2: the head record kept outside the store says the log had 3 "
+        "entries, and the table ends at entry 2."), errors
+    assert not at.success
+    assert at.dataframe[0].value["seq"].tolist() == [2, 1]  # what is left is still shown
+
+
+def test_a_fresh_store_shows_verified(app_env, seeded_db) -> None:
+    app_env(seeded_db)
+    at = run_app("audit")
+    assert not at.exception
+    assert [s.value[:36] for s in at.success] == ["Audit chain verified: Verified: the "]
+    assert not at.error
 
 
 @pytest.mark.peer
@@ -80,7 +114,7 @@ def test_second_approver_approves_on_the_approvals_page(stateful_client, statefu
     point_app_at_peer(monkeypatch, app_env, db, stateful_mock_url)
 
     at = AppTest.from_file(APP, default_timeout=30)
-    at.user = {"is_logged_in": True, "email": "sam@example.com"}  # support asks
+    at.user = {"is_logged_in": True, "email": "sam@example.com", "email_verified": True}  # support asks
     at.query_params["payment"] = cid
     at.run()
     at.switch_page("../pages/payments.py").run()
@@ -94,7 +128,7 @@ def test_second_approver_approves_on_the_approvals_page(stateful_client, statefu
     assert any(i.value.startswith("Sent for approval") for i in at.info), texts(at)
     assert sw.list_refunds(stateful_client, cid) == []
 
-    at.user = {"is_logged_in": True, "email": "ana@example.org"}  # an admin approves
+    at.user = {"is_logged_in": True, "email": "ana@example.org", "email_verified": True}  # an admin approves
     at.switch_page("../pages/approvals.py").run()
     assert not at.exception
     pending = at.dataframe[0].value

@@ -94,3 +94,23 @@ def test_bad_input_is_one_line_that_says_what_to_do(store) -> None:
     assert "must be one of" in guard.propose("refund", "ch_1", {"reason": "angry"}).message
     assert "webhook endpoint" in guard.propose("event_retry", "evt_1", {}).message
     assert "Unknown action" in guard.propose("delete_customer", "cus_1").message
+
+
+def test_writes_are_refused_while_the_audit_chain_does_not_verify(store) -> None:
+    guard = _guard(store)
+    audit.append(store, actor="sam@example.com", role="support", action="refund.succeeded", target="stripe:ch_1")
+    audit.append(store, actor="sam@example.com", role="support", action="refund.succeeded", target="stripe:ch_2")
+    store.cursor().execute("UPDATE audit_log SET actor = 'someone@example.com' WHERE seq = 2")
+    # Refused before Stripe is asked anything: this guard has no client, and building one would need the network.
+    proposal = guard.propose("refund", "ch_abcd", {"amount": 100})
+    assert not proposal.allowed
+    assert proposal.message.startswith("Writes to Stripe are refused while the audit log does not verify: Edited at "
+                                       "entry 2:"), proposal.message
+    outcome = guard.confirm(proposal, "1.00 abcd")
+    assert (outcome.ok, outcome.status) == (False, "refused") and "Edited at entry 2" in outcome.message
+    assert guard._row(proposal.action_id) is None  # no journal row: nothing was started
+    assert len(audit.export(store)) == 2  # and nothing chained onto the broken log
+
+    store.cursor().execute("DELETE FROM audit_log WHERE seq = 2")  # now the newest entry is simply gone
+    proposal = guard.propose("refund", "ch_abcd", {"amount": 100})
+    assert not proposal.allowed and "Entries missing after 1" in proposal.message

@@ -1,0 +1,114 @@
+"""Refunds on one charge against stripe-stateful-mock: concurrent partial refunds never exceed what was captured (the
+guard refuses the excess before calling Stripe), and splitting a refund above the approval limit into small ones
+still needs a second approver."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import QueuePool, SingletonThreadPool
+
+from dashboard.actions import Actor, Guard, Limits, Outcome
+from sync.providers import stripe_writes as sw
+from sync.settings import Settings
+from sync.store import Store
+from tests.peer import mock_servers
+
+stateful_mock_url = mock_servers.stateful_mock_url  # fixture
+stateful_client = mock_servers.stateful_client  # fixture
+
+pytestmark = pytest.mark.peer
+SETTINGS = Settings(stripe_secret_key="sk_test_payops")
+
+
+def _threads_may_share(store: Store, threads: int) -> None:
+    """sync/store.py builds DuckDB's engine on SQLAlchemy's default SingletonThreadPool (5 connections): a sixth
+    thread closes another thread's connection mid-query ("Connection already closed!"). Until the store's engine
+    pools more than that (reported with this test), give this store's engine a QueuePool; a no-op once it does."""
+    pool = store.engine.pool
+    if isinstance(pool, SingletonThreadPool) and pool.size < threads:
+        from duckdb_sqlalchemy import ConnectionWrapper
+
+        store.engine = create_engine("duckdb://", creator=lambda: ConnectionWrapper(store._new_cursor()),
+                                     poolclass=QueuePool, pool_size=5, max_overflow=-1)
+
+
+def _charge(client, amount: int) -> str:
+    return client.v1.charges.create({"amount": amount, "currency": "usd", "source": "tok_visa"}).id
+
+
+def test_concurrent_partial_refunds_never_exceed_the_charge(stateful_mock_url, store, monkeypatch) -> None:
+    _threads_may_share(store, 20)
+    client = mock_servers.make_client(stateful_mock_url)
+    charge = _charge(client, 10000)
+    # 20 different partial refunds: $6.00, $6.10, ... $7.90, together $139.00 against $100.00 captured.
+    amounts = [600 + 10 * i for i in range(20)]
+    assert sum(amounts) == 13900
+    calls: list[int] = []
+    real_refund = sw.refund
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["amount"])
+        return real_refund(*args, **kwargs)
+
+    monkeypatch.setattr(sw, "refund", counted)
+    barrier = threading.Barrier(len(amounts), timeout=60)
+    outcomes: dict[int, Outcome] = {}
+    errors: list[BaseException] = []
+
+    def click(amount: int) -> None:
+        # Each user has their own guard and client, proposes, types what they are shown, then all confirm at once.
+        try:
+            guard = Guard(store, SETTINGS, Actor(f"user{amount}@example.com", "support", True),
+                          client=mock_servers.make_client(stateful_mock_url))
+            proposal = guard.propose("refund", charge, {"amount": amount})
+            assert proposal.allowed, proposal.message
+            barrier.wait()
+            outcomes[amount] = guard.confirm(proposal, proposal.confirmation_text)
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=click, args=(a,)) for a in amounts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(outcomes) == 20
+
+    done = {a: o for a, o in outcomes.items() if o.status == "succeeded"}
+    refused = {a: o for a, o in outcomes.items() if o.status != "succeeded"}
+    at_stripe = [r["amount"] for r in sw.list_refunds(client, charge) if r["status"] == "succeeded"]
+    assert sorted(at_stripe) == sorted(done)
+    assert sum(at_stripe) <= 10000
+    assert refused, "the amounts add up to more than the charge: some must be refused"
+    # The guard refused the excess itself: Stripe was asked only for the refunds that went through.
+    assert sorted(calls) == sorted(done)
+    left = 10000 - sum(at_stripe)
+    for amount, outcome in refused.items():
+        assert outcome.status == "refused", outcome.message
+        assert outcome.message.startswith(("Amount too large", "Nothing left to refund")), outcome.message
+        assert amount > left  # refundable only shrinks: a refusal is never for an amount that would still fit
+    assert sw.get_charge(client, charge)["amount_refunded"] == sum(at_stripe)
+
+
+def test_splitting_a_refund_above_the_limit_still_needs_approval(stateful_client, store) -> None:
+    charge = _charge(stateful_client, 90000)
+    limits = Limits(approval_above={"USD": 50000})
+    guard = Guard(store, SETTINGS, Actor("sam@example.com", "support", True), client=stateful_client, limits=limits)
+    for amount in (20000, 20000):  # $200 + $200 = $400 so far: under the $500 limit
+        proposal = guard.propose("refund", charge, {"amount": amount}, repeat=True)
+        assert proposal.allowed and not proposal.needs_approval, proposal.message
+        assert guard.confirm(proposal, proposal.confirmation_text).status == "succeeded"
+    third = guard.propose("refund", charge, {"amount": 15000})  # $150 more: this payment's refunds reach $550
+    assert third.allowed and third.needs_approval
+    assert "refunds on this payment would total 550.00 USD" in third.message, third.message
+    queued = guard.confirm(third, third.confirmation_text)
+    assert queued.status == "pending_approval", queued.message
+    assert sorted(r["amount"] for r in sw.list_refunds(stateful_client, charge)) == [20000, 20000]
+    # A refund under the limit on a fresh charge still runs at once.
+    small = guard.propose("refund", _charge(stateful_client, 90000), {"amount": 15000})
+    assert small.allowed and not small.needs_approval
