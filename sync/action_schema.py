@@ -1,4 +1,5 @@
-"""The guarded-action tables: `actions` (the journal of provider writes) and `audit_log` (append-only, hash-chained)."""
+"""The guarded-action tables: `actions` (the journal of provider writes) and `audit_log` (append-only, HMAC-chained;
+its key and head record live outside the store, see sync/audit.py)."""
 
 from __future__ import annotations
 

@@ -112,3 +112,26 @@ def test_splitting_a_refund_above_the_limit_still_needs_approval(stateful_client
     # A refund under the limit on a fresh charge still runs at once.
     small = guard.propose("refund", _charge(stateful_client, 90000), {"amount": 15000})
     assert small.allowed and not small.needs_approval
+
+
+def test_a_refund_another_process_is_running_counts_against_the_charge(stateful_client, store) -> None:
+    # Another server process (PostgreSQL replicas share the journal) claimed $8.00 of this $10.00 charge and is
+    # waiting for Stripe: this process's lock knows nothing of it, the journal does.
+    from dashboard.actions import _Check
+
+    charge = _charge(stateful_client, 1000)
+    other = Guard(store, SETTINGS, Actor("kim@example.com", "support", True), client=stateful_client)
+    claimed = other._insert("refund", charge, {"amount": 800, "reason": None}, 0,
+                            _Check(True, "", amount=800, currency="USD"), "approved")
+    assert other._transition(claimed, ("approved",), "running")
+    guard = Guard(store, SETTINGS, Actor("sam@example.com", "support", True), client=stateful_client)
+    proposal = guard.propose("refund", charge, {"amount": 300})
+    assert not proposal.allowed
+    assert proposal.message == ("Amount too large: 3.00 USD asked, 10.00 USD paid, 0.00 USD refunded, 0.00 USD "
+                                "pending, 8.00 USD in flight in PayOps: 2.00 USD refundable.")
+    fits = guard.propose("refund", charge, {"amount": 200})
+    assert fits.allowed and any("8.00 USD of other refunds" in w for w in fits.warnings)
+    # Once Stripe shows that refund (its metadata names the action), it is counted once, as refunded.
+    sw.refund(stateful_client, charge, action_id=claimed, idempotency_key=f"payops-{claimed}", amount=800)
+    after = guard.propose("refund", charge, {"amount": 200})
+    assert after.allowed and "8.00 USD refunded, 0.00 USD pending: 2.00 USD refundable" in after.message
