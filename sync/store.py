@@ -28,12 +28,13 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Engine, Integer, Text, cre
 from sqlalchemy import Table as SATable
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.schema import CreateColumn
 
 from sync import action_schema, schema, webhook_schema  # noqa: F401  (they register their tables on metadata)
 from sync.errors import StoreError, StoreLockedError
 from sync.json_docs import JsonDocs
-from sync.normalise import TableColumns, is_delete_event, normalise, normalise_columns
+from sync.providers.stripe.normalise import TableColumns, is_delete_event, normalise, normalise_columns
 from sync.redact import redact_secrets
 from sync.stored_keys import StoredKeys, StoredKeysRegistry
 
@@ -299,8 +300,11 @@ class Store:
                 # DuckDB connection is a NEW connection: engine.begin() was then not one transaction.
                 from duckdb_sqlalchemy import ConnectionWrapper
 
+                # A QueuePool that grows as needed: the default keeps 5 per-thread connections and a 6th thread
+                # (a 6th browser session) closed another thread's connection mid-query.
                 self.engine: Engine = create_engine(
-                    "duckdb://", creator=lambda: ConnectionWrapper(self._new_cursor()))
+                    "duckdb://", creator=lambda: ConnectionWrapper(self._new_cursor()),
+                    poolclass=QueuePool, pool_size=5, max_overflow=-1)
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
             schema.metadata.create_all(self.engine)

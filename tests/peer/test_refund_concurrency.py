@@ -7,13 +7,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.pool import QueuePool, SingletonThreadPool
 
 from dashboard.actions import Actor, Guard, Limits, Outcome
 from sync.providers import stripe_writes as sw
 from sync.settings import Settings
-from sync.store import Store
 from tests.peer import mock_servers
 
 stateful_mock_url = mock_servers.stateful_mock_url  # fixture
@@ -23,24 +20,11 @@ pytestmark = pytest.mark.peer
 SETTINGS = Settings(stripe_secret_key="sk_test_payops")
 
 
-def _threads_may_share(store: Store, threads: int) -> None:
-    """sync/store.py builds DuckDB's engine on SQLAlchemy's default SingletonThreadPool (5 connections): a sixth
-    thread closes another thread's connection mid-query ("Connection already closed!"). Until the store's engine
-    pools more than that (reported with this test), give this store's engine a QueuePool; a no-op once it does."""
-    pool = store.engine.pool
-    if isinstance(pool, SingletonThreadPool) and pool.size < threads:
-        from duckdb_sqlalchemy import ConnectionWrapper
-
-        store.engine = create_engine("duckdb://", creator=lambda: ConnectionWrapper(store._new_cursor()),
-                                     poolclass=QueuePool, pool_size=5, max_overflow=-1)
-
-
 def _charge(client, amount: int) -> str:
     return client.v1.charges.create({"amount": amount, "currency": "usd", "source": "tok_visa"}).id
 
 
 def test_concurrent_partial_refunds_never_exceed_the_charge(stateful_mock_url, store, monkeypatch) -> None:
-    _threads_may_share(store, 20)
     client = mock_servers.make_client(stateful_mock_url)
     charge = _charge(client, 10000)
     # 20 different partial refunds: $6.00, $6.10, ... $7.90, together $139.00 against $100.00 captured.

@@ -703,3 +703,32 @@ def test_reading_the_stored_keys_drops_what_it_cached(
         assert store.query("SELECT count(*) AS n, sum(amount) AS total FROM payments").values.tolist() == [[5, 3016]]
     finally:
         store.close()
+
+
+def test_many_threads_share_the_duckdb_engine(tmp_path: Path) -> None:
+    # SQLAlchemy's default pool for this engine kept 5 connections: a 6th thread closed another thread's connection
+    # mid-query ("Connection already closed!"), as a server with 6 sessions would.
+    import threading
+
+    from sqlalchemy import text
+
+    store = Store(f"duckdb:///{tmp_path / 'threads.duckdb'}")
+    errors: list[BaseException] = []
+    start = threading.Barrier(20)
+
+    def work() -> None:
+        try:
+            start.wait()
+            for _ in range(50):
+                with store.engine.connect() as conn:
+                    assert conn.execute(text("SELECT 1")).scalar() == 1
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.close()
+    assert errors == []
