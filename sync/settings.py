@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -84,6 +85,55 @@ _ENV = {
 }
 
 
+_ACCOUNT_KEY = re.compile(r"[sr]k_(?:test|live)_[A-Za-z0-9_]+")
+_MODE = re.compile(r"_(test|live)_")
+# What people paste into STRIPE_SECRET_KEY by mistake, by prefix: (what it is, what to do instead).
+_NOT_AN_ACCOUNT_KEY = (
+    ("pk_", "a publishable key", "it only identifies the account to a browser and cannot read data"),
+    ("whsec_", "a webhook signing secret", "it belongs in STRIPE_WEBHOOK_SECRET"),
+    ("sk_org_", "an organization API key",
+     "it needs a Stripe-Context header naming an account on every request, which PayOps does not send"),
+    ("acct_", "an account id", "it names the account but is no key"),
+)
+_QUOTES = "\"'`\u2018\u2019\u201c\u201d"
+
+
+def _shown(value: str, prefix: str = "") -> str:
+    """A key as a message may show it: its kind (the prefix) and last four, as sync.errors.mask_secret does; the
+    last four only when the value is so short that they would be much of it."""
+    if prefix.startswith(("pk_", "sk_", "rk_")) and _MODE.match(value[2:]):
+        return mask_secret(value)
+    return f"{prefix}…{value[-4:]}" if len(value) >= len(prefix) + 12 else f"{prefix}…"
+
+
+def check_stripe_key(name: str, value: str, where: str = "") -> None:
+    """Raise a ConfigError unless `value` is an account's secret (sk_) or restricted (rk_) key, saying what was
+    pasted (its kind and last four, never more) and what to paste instead."""
+    if _ACCOUNT_KEY.fullmatch(value):  # fullmatch: `$` alone lets a trailing newline through
+        return
+    bare = value.strip().strip(_QUOTES).strip()
+    mode = m.group(1) if (m := _MODE.search(bare)) else "test"
+    wanted = (f"PayOps needs a secret key sk_{mode}_… or a restricted key rk_{mode}_… from "
+              "Dashboard → Developers → API keys")
+    found = f" {where}" if where else ""
+    if bare != value or any(c.isspace() for c in bare):
+        what = "quotes" if bare != value and value.strip()[:1] in _QUOTES else "spaces or line breaks"
+        shown = _shown("".join(bare.split()), _prefix(bare))
+        raise ConfigError(f"{name} has {what} around or inside the key ({shown}){found}: paste the key alone, "
+                          f"without quotes or spaces. {wanted}.")
+    for prefix, kind, why in _NOT_AN_ACCOUNT_KEY:
+        if bare.startswith(prefix):
+            raise ConfigError(f"{name} holds {kind} ({_shown(bare, _prefix(bare) if prefix == 'pk_' else prefix)})"
+                              f"{found}; {why}. {wanted}.")
+    raise ConfigError(f"{name} does not hold a Stripe API key ({_shown(bare)}){found}. {wanted}.")
+
+
+def _prefix(value: str) -> str:
+    """The kind a Stripe key names in front: sk_test_, pk_live_, whsec_... ('' when there is none)."""
+    m = re.match(r"^(?:[a-z]{2,5}_(?:org_)?(?:test_|live_)?)", value)
+    return m.group(0) if m else ""
+
+
 def _read_secrets(path: Path) -> dict[str, object]:
     if not path.exists():
         return {}
@@ -135,12 +185,10 @@ def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | Non
             values[attr] = tuple(s.strip() for s in items if str(s).strip())
         else:
             values[attr] = str(value)
-    key = values.get("stripe_secret_key")
-    if key and not str(key).startswith(("sk_", "rk_")):
-        raise ConfigError(
-            "STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_test_..., rk_test_...); "
-            "publishable keys (pk_...) cannot read data."
-        )
+    for attr in ("stripe_secret_key", "stripe_write_key"):
+        if attr in values:
+            where = "in the environment" if env.get(_ENV[attr]) not in (None, "") else "in .streamlit/secrets.toml"
+            check_stripe_key(_ENV[attr], str(values[attr]), where)
     extra = {k: v for k, v in secrets.items() if isinstance(v, dict)}
     settings = Settings(**values, extra=extra)  # type: ignore[arg-type]
     configure_secrets([settings.stripe_secret_key, settings.stripe_write_key, *settings.stripe_webhook_secrets,

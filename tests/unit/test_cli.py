@@ -150,3 +150,19 @@ def test_cli_resource_names_are_the_providers() -> None:
     from sync.providers.stripe import StripeProvider
 
     assert StripeProvider.resources == RESOURCES
+
+
+@pytest.mark.parametrize(("key", "named"), [
+    ("pk_test_51PublishableKeyBody1234", "holds a publishable key (pk_test_…1234)"),
+    ("whsec_SigningSecretBody9876", "holds a webhook signing secret (whsec_…9876)"),
+    ("sk_test_51PastedWithSpace0042 ", "has spaces or line breaks"),
+])
+def test_a_key_of_the_wrong_kind_is_named_in_one_line(env: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch, key: str, named: str) -> None:
+    monkeypatch.setenv("STRIPE_SECRET_KEY", key)
+    for argv in ([], ["--demo"]):
+        assert main(argv) == 1
+        line = error_line(capsys)
+        assert named in line and "Dashboard → Developers → API keys" in line
+        assert "KeyBody" not in line and "SecretBody" not in line and "PastedWith" not in line
+    assert not env.exists()
