@@ -1,4 +1,5 @@
-"""Process-wide handles for pages: the settings, the one Store, and store-aware caching of queries."""
+"""Process-wide handles for pages: the settings, the one Store, store-aware caching of queries, and the viewer's
+timezone (from their browser, once per session)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.text import literal
+from dashboard.timefmt import UTC, zone
 from sync.errors import PayOpsError
 from sync.settings import Settings, load_settings
 from sync.store import Store
@@ -59,3 +61,20 @@ def run_query(fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.
     except PayOpsError as exc:
         st.error(literal(exc))
         return None
+
+
+_TIMEZONE_KEY = "_payops_viewer_timezone"
+
+
+def viewer_timezone() -> str:
+    """The IANA timezone of the viewer's browser (st.context.timezone), read once per session; "UTC" when the
+    browser sent none (AppTest, a non-browser client) or a name this machine does not know, and times are then
+    labelled UTC. A missing value is not remembered, so a later rerun that carries the zone still picks it up."""
+    known = st.session_state.get(_TIMEZONE_KEY)
+    if isinstance(known, str):
+        return known
+    sent = st.context.timezone
+    if sent is None:
+        return UTC
+    st.session_state[_TIMEZONE_KEY] = zone(sent)
+    return st.session_state[_TIMEZONE_KEY]

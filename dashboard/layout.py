@@ -63,10 +63,10 @@ def show_spec_table(df: pd.DataFrame, spec: tables.Table, stem: str, *, parquet:
                     **dataframe_kwargs: Any) -> Any:
     """A table formatted for the screen by its spec, with CSV (and Parquet) of the same rows built when clicked:
     numbers, currency codes, ISO 8601 UTC and unit headers, never the screen's text. Returns st.dataframe's event."""
-    from dashboard.context import get_settings
+    from dashboard.context import get_settings, viewer_timezone
 
     # Demo objects exist in no provider account, so their ids link nowhere.
-    screen = tables.for_screen(df, spec, links=links and get_settings().stripe_mode != "demo")
+    screen = tables.for_screen(df, spec, links=links and get_settings().stripe_mode != "demo", tz=viewer_timezone())
     event = st.dataframe(styled(screen.data) if styled else screen.data, key=key, **screen.kwargs(),
                          **dataframe_kwargs)
     formats = ("csv", "parquet") if parquet else ("csv",)

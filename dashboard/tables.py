@@ -1,7 +1,7 @@
 """Tables as a spec (each column's kind and header in words), turned into what a screen shows (formatted, blanks
-blank, ids linking to the provider's dashboard) and what an export holds (numbers, currency codes, ISO 8601 UTC,
-headers that say the unit), with the CSV and Parquet writers. Pure: no streamlit import; column configs are the plain
-dicts `st.dataframe(column_config=...)` takes.
+blank, ids linking to the provider's dashboard, times in the viewer's timezone) and what an export holds (numbers,
+currency codes, ISO 8601 UTC, headers that say the unit), with the CSV and Parquet writers. Pure: no streamlit import;
+column configs are the plain dicts `st.dataframe(column_config=...)` takes.
 
 Money in an export: the exact major-unit Decimal of the store's minor units (sync.money.to_major) beside its
 currency code, and the integer minor units where a spec asks for them. In Parquet the major units are decimal128 with
@@ -25,6 +25,7 @@ import pandas as pd
 
 from dashboard.format import format_money
 from dashboard.provider_links import DISPLAY_ID, dashboard_url
+from dashboard.timefmt import UTC, zone
 from sync.money import to_major
 
 KINDS = ("text", "id", "currency", "money", "count", "number", "percent", "timestamp", "date", "duration", "flag")
@@ -253,12 +254,14 @@ def sort_money(df: pd.DataFrame, amount: str, currency: str = "currency", *, des
 
 # -- screen ----------------------------------------------------------------------------------------------------------
 
-def _config(column: Column, label: str, type_config: dict[str, Any], alignment: str | None = None) -> dict[str, Any]:
+def _config(column: Column, label: str, type_config: dict[str, Any], alignment: str | None = None,
+            note: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"label": label, "type_config": type_config}
     if column.width is not None:
         out["width"] = column.width
-    if column.help is not None:
-        out["help"] = column.help
+    helps = [h for h in (column.help, note) if h]
+    if helps:
+        out["help"] = " ".join(helps)
     if alignment is not None:
         out["alignment"] = alignment
     return out
@@ -272,12 +275,29 @@ def _links(df: pd.DataFrame, table: Table, column: Column) -> list[str | None]:
             for p, i, m in zip(providers, df[column.name], modes, strict=True)]
 
 
-def for_screen(df: pd.DataFrame, table: Table, *, links: bool = True) -> Screen:
+def _screen_times(values: pd.Series, column: Column, tz: str) -> tuple[pd.Series, dict[str, Any]]:
+    """A time column in the viewer's zone. Outside UTC the values stay aware (not wall-clock text), so the grid
+    sorts them as instants: the hour a DST change repeats still sorts right, and the grid's own zone is pinned."""
+    utc = _utc(values).reset_index(drop=True)
+    type_config: dict[str, Any] = {"type": "datetime", "format": "YYYY-MM-DD HH:mm:ss"}
+    if tz == UTC:
+        return utc.dt.tz_localize(None), _config(column, f"{column.header} (UTC)", type_config,
+                                                 note="Shown in UTC; UTC in the CSV export too.")
+    type_config["timezone"] = tz
+    return utc.dt.tz_convert(tz), _config(column, f"{column.header} ({tz})", type_config,
+                                          note=f"Shown in {tz}, your browser's timezone; UTC in the CSV export.")
+
+
+def for_screen(df: pd.DataFrame, table: Table, *, links: bool = True, tz: str | None = None) -> Screen:
     """The table as the screen shows it: only the spec's columns, in its order, headers in words, money formatted in
-    each row's currency, counts with thousands separators, durations rounded, times in UTC, blanks blank, and ids
-    linking to the provider's dashboard (`links=False` for demo data, whose objects no dashboard has)."""
+    each row's currency, counts with thousands separators, durations rounded, blanks blank, and ids linking to the
+    provider's dashboard (`links=False` for demo data, whose objects no dashboard has).
+
+    Times show in `tz`, the viewer's IANA zone (context.viewer_timezone), and the header names it; None, "UTC" or a
+    zone this machine does not know keep UTC and " (UTC)". Exports stay UTC either way."""
     out: dict[str, Any] = {}
     config: dict[str, dict[str, Any]] = {}
+    shown = zone(tz)
     for c in table.columns:
         values = _column(df, c.name)
         if c.kind == "money":
@@ -294,8 +314,7 @@ def for_screen(df: pd.DataFrame, table: Table, *, links: bool = True) -> Screen:
             suffix = "%%" if c.kind == "percent" else ""
             config[c.name] = _config(c, c.header, {"type": "number", "format": f"%.{c.digits}f{suffix}"})
         elif c.kind == "timestamp":
-            out[c.name] = _utc(values).dt.tz_localize(None).reset_index(drop=True)
-            config[c.name] = _config(c, f"{c.header} (UTC)", {"type": "datetime", "format": "YYYY-MM-DD HH:mm:ss"})
+            out[c.name], config[c.name] = _screen_times(values, c, shown)
         elif c.kind == "date":
             days = pd.to_datetime(values)
             out[c.name] = ["" if _missing(d) else d.strftime(c.date_format) for d in days]

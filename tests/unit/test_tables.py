@@ -306,3 +306,58 @@ def test_streamlit_takes_the_screen_config() -> None:
     shown = at.dataframe[0].value
     assert shown["id"].tolist() == ["https://dashboard.stripe.com/test/payments/ch_1"]
     assert shown["amount"].tolist() == ["€16,022.35"]
+
+
+# -- the viewer's timezone -------------------------------------------------------------------------------------------
+
+WHEN = t.spec(t.timestamp("at", "Created"))
+
+
+def times() -> pd.DataFrame:
+    """Naive UTC around the EU autumn change (01:00 UTC on Sunday 25 October 2026), a missing time, and a November
+    afternoon."""
+    return pd.DataFrame({"at": [pd.Timestamp("2026-10-25 00:30"), pd.Timestamp("2026-10-25 01:30"), pd.NaT,
+                                pd.Timestamp("2026-11-03 14:05")]})
+
+
+def wall(series: pd.Series) -> list[str]:
+    return ["" if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M %Z") for v in series]
+
+
+def test_screen_shows_times_in_the_viewers_zone_and_says_which() -> None:
+    data, config = t.for_screen(times(), WHEN, tz="Europe/Paris")
+    assert config["at"]["label"] == "Created (Europe/Paris)"
+    assert config["at"]["type_config"]["timezone"] == "Europe/Paris"
+    # By hand: CEST (UTC+2) until 01:00 UTC on 25 Oct, CET (UTC+1) after, so 02:30 comes twice, a zone apart.
+    assert wall(data["at"]) == ["2026-10-25 02:30 CEST", "2026-10-25 02:30 CET", "", "2026-11-03 15:05 CET"]
+    assert data["at"][0] < data["at"][1]  # the same wall time, yet sorted as the instants they are
+    assert "UTC in the CSV export" in config["at"]["help"] and "Europe/Paris" in config["at"]["help"]
+
+
+def test_tokyo_is_nine_hours_ahead() -> None:
+    data, config = t.for_screen(times(), WHEN, tz="Asia/Tokyo")
+    assert config["at"]["label"] == "Created (Asia/Tokyo)"
+    assert wall(data["at"])[3] == "2026-11-03 23:05 JST"
+
+
+@pytest.mark.parametrize("tz", [None, "UTC", "Not/AZone", "../etc/passwd"])
+def test_utc_or_an_unknown_zone_keeps_utc_and_its_header(tz: str | None) -> None:
+    data, config = t.for_screen(times(), WHEN, tz=tz)
+    assert config["at"]["label"] == "Created (UTC)"
+    assert [str(v) for v in data["at"]] == ["2026-10-25 00:30:00", "2026-10-25 01:30:00", "NaT",
+                                            "2026-11-03 14:05:00"]
+    assert "UTC in the CSV export" in config["at"]["help"]
+
+
+def test_a_columns_own_help_is_kept_beside_the_zone_note() -> None:
+    spec = t.spec(t.timestamp("at", "Created", help="When Stripe created it."))
+    config = t.for_screen(times(), spec, tz="Asia/Tokyo").column_config
+    shown = config["at"]["help"]
+    assert shown.startswith("When Stripe created it.") and "UTC in the CSV export" in shown
+
+
+def test_export_stays_utc_whatever_the_viewers_zone() -> None:
+    t.for_screen(times(), WHEN, tz="Asia/Tokyo")  # the screen's conversion leaves the frame as it was
+    rows = parse(t.csv_bytes(t.for_export(times(), WHEN)))
+    assert rows == [["Created (UTC)"], ["2026-10-25T00:30:00Z"], ["2026-10-25T01:30:00Z"], [""],
+                    ["2026-11-03T14:05:00Z"]]
