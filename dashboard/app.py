@@ -17,41 +17,26 @@ from dashboard import roles  # noqa: E402
 from dashboard.action_panel import sidebar_user  # noqa: E402
 from dashboard.context import get_settings, get_store, run_query  # noqa: E402
 from dashboard.filters import sidebar_filters  # noqa: E402
-from dashboard.layout import fresh_query  # noqa: E402
-from dashboard.navigation import BANNERS, PAGE_ICON, PAGES, PAGES_DIR, allowed_pages  # noqa: E402
+from dashboard.layout import SYNC_PAGE, fresh_query, freshness_line  # noqa: E402
+from dashboard.navigation import BANNERS, PAGE_ICON, PAGES, PAGES_DIR, SLUGS, allowed_pages  # noqa: E402
 from dashboard.queries.common import filter_options, freshness  # noqa: E402
 from dashboard.text import literal  # noqa: E402
 from sync.errors import PayOpsError  # noqa: E402
 
 
-def _ago(when: object, now: dt.datetime) -> str:
-    if when is None or str(when) in ("NaT", "None", "nan"):
-        return "never"
-    seconds = (now - dt.datetime.fromisoformat(str(when))).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return "just now"
-
-
-def sidebar_freshness() -> None:
-    """The last successful sync per provider, on every page."""
+def sidebar_freshness(here: str | None = None) -> None:
+    """The last successful sync or demo load per provider, on every page, in the words and rounding the Sync health
+    page uses (layout.freshness_line over the same query); `here` is the page's slug, so the hint never points a
+    user at the page they are on."""
     fresh = fresh_query(freshness)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if fresh is None:
         return
     if fresh.empty:
-        st.sidebar.caption("Store freshness: never synced. See **Sync health**.")
+        st.sidebar.caption("Store freshness: nothing loaded yet." + ("" if here == SYNC_PAGE
+                                                                     else " See **Sync health**."))
         return
-    lines = []
-    for _, row in fresh.iterrows():
-        line = f"**{literal(row['provider'])}**: synced {_ago(row['last_success'], now)}"
-        if row["last_status"] == "failed":
-            line += " · last run failed"
-        elif row["last_status"] == "running":
-            line += " · syncing now"
-        lines.append(line)
-    st.sidebar.caption("Store freshness (UTC)  \n" + "  \n".join(lines))
+    st.sidebar.caption("Store freshness  \n" + "  \n".join(freshness_line(row, now) for _, row in fresh.iterrows()))
 
 
 def navigation_pages(role: str) -> dict[str, list[st.Page]]:
@@ -84,6 +69,6 @@ if options is None:
     st.stop()
 sidebar_filters(options.loc[options["kind"] == "currency", "value"].tolist(),
                 options.loc[options["kind"] == "provider", "value"].tolist())
-sidebar_freshness()
-
-st.navigation(navigation_pages(actor.role)).run()
+page = st.navigation(navigation_pages(actor.role))
+sidebar_freshness(SLUGS.get(f"{page.url_path}.py"))  # the default page ("" path) is never Sync health
+page.run()

@@ -17,6 +17,7 @@ from typing import Any
 from dashboard import roles
 from sync import audit
 from sync.errors import ConfigError, PayOpsError
+from sync.redact import redact_secrets
 from sync.store import Store
 
 log = logging.getLogger("payops.scheduler")
@@ -32,9 +33,14 @@ Job = Callable[[Callable[[str, int, bool], None]], dict[str, int]]
 
 @dataclass(frozen=True)
 class SyncStatus:
-    """A snapshot of the scheduler: the current run (if any) and how the last one ended."""
+    """A snapshot of the scheduler: the current run (if any) and how the last one ended.
+
+    Progress is `done` of `total` `unit`s: resources for a provider sync (the provider says which it lists), charges
+    for the demo load (it writes exactly the charges it was asked for). `total` 0 means unknowable: the page then
+    shows rows so far, never a fraction."""
 
     running: bool = False
+    kind: str = ""  # sync | demo: what the current (or last) run is
     label: str = ""
     trigger: str = ""
     started_at: dt.datetime | None = None
@@ -42,6 +48,10 @@ class SyncStatus:
     rows: int = 0
     resources_done: tuple[str, ...] = ()
     resources_total: int = 0
+    unit: str = "resources"
+    done: int = 0
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # rows so far per resource in the current run
     finished_at: dt.datetime | None = None
     last_status: str = ""  # succeeded | failed | "" (never ran)
     last_error: str | None = None
@@ -50,18 +60,30 @@ class SyncStatus:
     interval_minutes: float | None = None
 
     @property
+    def known_total(self) -> bool:
+        return self.total > 0
+
+    @property
     def fraction(self) -> float:
-        """Share of resources finished, for a progress bar (0 when the total is unknown)."""
-        if not self.resources_total:
+        """Share done, for a progress bar (0 when the total is unknown: show `message` alone then)."""
+        if not self.total:
             return 0.0
-        return min(len(self.resources_done) / self.resources_total, 1.0)
+        return min(self.done / self.total, 1.0)
 
     @property
     def message(self) -> str:
+        """What the run is doing, in words: "stripe sync: 2 of 8 resources done; charges: 1,200 rows so far"."""
         if not self.running:
             return ""
-        where = f" {self.resource}" if self.resource else ""
-        return f"{self.label}: {len(self.resources_done)}/{self.resources_total or '?'} done;{where} {self.rows:,} rows"
+        if not self.total:
+            return f"{self.label}: {self.rows:,} rows so far"
+        if self.unit == "resources":
+            where = f"; {self.resource}: {self._count(self.resource):,} rows so far" if self.resource else ""
+            return f"{self.label}: {self.done} of {self.total} resources done{where}"
+        return f"{self.label}: {self.done:,} of {self.total:,} {self.unit} written; {self.rows:,} rows in all"
+
+    def _count(self, resource: str) -> int:
+        return self.counts.get(resource, 0)
 
 
 def _now() -> dt.datetime:
@@ -102,13 +124,18 @@ class SyncScheduler:
 
     # -- starting runs -----------------------------------------------------------------------------
 
-    def _start(self, label: str, trigger: str, total: int, job: Job) -> bool:
+    def _start(self, label: str, trigger: str, total: int, job: Job, *, unit: str = "resources") -> bool:
+        """Run `job` on a thread. Progress counts finished resources toward `total` when `unit` is "resources";
+        otherwise the rows of the resource named `unit` (the demo's charges) toward `total`."""
         with self._lock:
             if self._status.running:
                 return False
             self._running_counts = {}
-            self._status = replace(self._status, running=True, label=label, trigger=trigger, started_at=_now(),
-                                   resource="", rows=0, resources_done=(), resources_total=total)
+            self._status = replace(self._status, running=True, kind="sync" if unit == "resources" else "demo",
+                                   label=label, trigger=trigger, started_at=_now(),
+                                   resource="", rows=0, resources_done=(),
+                                   resources_total=total if unit == "resources" else 0, unit=unit, done=0,
+                                   total=total, counts={})
             self._thread = threading.Thread(target=self._run, args=(job,), name=f"payops-{trigger}", daemon=True)
             self._thread.start()
         return True
@@ -119,8 +146,10 @@ class SyncScheduler:
             if done and resource not in finished:
                 finished = (*finished, resource)
             self._running_counts[resource] = count
+            unit = self._status.unit
+            progress = len(finished) if unit == "resources" else self._running_counts.get(unit, 0)
             self._status = replace(self._status, resource=resource, rows=sum(self._running_counts.values()),
-                                   resources_done=finished)
+                                   resources_done=finished, done=progress, counts=dict(self._running_counts))
 
     def _run(self, job: Job) -> None:
         status, error, counts, gap = "failed", None, {}, None
@@ -135,6 +164,8 @@ class SyncScheduler:
         except Exception as exc:  # a crashed thread would otherwise leave the page "running" forever
             log.exception("sync job crashed")
             error = f"The sync stopped unexpectedly ({type(exc).__name__}: {exc}). The server log has details."
+        # Shown on Sync health: provider text can quote a key ("Invalid API Key provided: sk_...").
+        error = redact_secrets(error) if isinstance(error, str) else None
         self._update(running=False, finished_at=_now(), last_status=status, last_error=error,
                      last_counts={k: v for k, v in counts.items() if isinstance(v, int)}, last_gap_message=gap)
 
@@ -158,16 +189,17 @@ class SyncScheduler:
 
         return self._start(f"{provider.name} sync", trigger, len(provider.resources), job)
 
-    def start_demo(self, *, trigger: str = "manual") -> bool:
-        """Load the demo data set into the store in the background; False if a run is already going."""
-        from sync.demo import load_demo
+    def start_demo(self, *, trigger: str = "manual", scale: int | None = None) -> bool:
+        """Load the demo data set (`scale` charges, default sync.demo's) into the store in the background; False if
+        a run is already going. The demo writes exactly that many charges, so its progress has a known total."""
+        from sync.demo import DEFAULT_CHARGES, load_demo
 
         store = self._store_factory()
 
         def job(progress: Callable[[str, int, bool], None]) -> dict[str, Any]:
-            return {"status": "succeeded", "counts": load_demo(store, progress=progress)}
+            return {"status": "succeeded", "counts": load_demo(store, scale=scale, progress=progress)}
 
-        return self._start("demo data", trigger, 0, job)
+        return self._start("Loading demo data", trigger, scale or DEFAULT_CHARGES, job, unit="charges")
 
     # -- the periodic timer ------------------------------------------------------------------------
 
@@ -189,7 +221,7 @@ class SyncScheduler:
                         log.info("periodic sync skipped: a run is still going")
                 except PayOpsError as exc:
                     log.warning("periodic sync not started: %s", exc)
-                    self._update(last_status="failed", last_error=str(exc), finished_at=_now())
+                    self._update(last_status="failed", last_error=redact_secrets(str(exc)), finished_at=_now())
 
         self._timer = threading.Thread(target=loop, name="payops-sync-timer", daemon=True)
         self._timer.start()
@@ -228,7 +260,7 @@ def press(store: Store, actor: str, role: str, action: str, start: Callable[[], 
         try:
             started = start()
         except PayOpsError as exc:
-            result = Press("failed", str(exc))
+            result = Press("failed", redact_secrets(str(exc)) or "")
         else:
             result = (Press("started", f"Started {what}.") if started
                       else Press("already_running", f"Not started: a run is already going ({what} waits for it "

@@ -1,4 +1,5 @@
-"""Sync health: per provider and resource the last run, rows, cursor age, errors, event gaps; Sync now."""
+"""Sync health: store freshness, Sync now (a key is set) or Load demo data (none), the run's progress, and per
+provider and resource the last run, rows, cursor age, errors and event gaps."""
 
 from __future__ import annotations
 
@@ -8,12 +9,22 @@ import importlib.util
 import streamlit as st
 
 from dashboard import action_panel, roles
+from dashboard import table_specs as specs
 from dashboard.charts.sync_health import rows_chart
 from dashboard.context import get_settings, get_store
 from dashboard.filters import current_filters
-from dashboard.layout import definition, empty_state, fresh_query
+from dashboard.layout import (
+    SYNC_PAGE,
+    definition,
+    empty_state,
+    fresh_query,
+    freshness_line,
+    how_to_sync,
+    show_spec_table,
+)
 from dashboard.queries import sync_health as q
-from dashboard.scheduler import NO_KEY_MESSAGE, get_scheduler, press
+from dashboard.queries.common import freshness
+from dashboard.scheduler import SyncStatus, get_scheduler, press
 from dashboard.text import literal
 
 PRESSED = "sync_press"  # session key of the last Sync now / Load demo answer
@@ -49,20 +60,36 @@ for _, gap in (gaps.iterrows() if gaps is not None else ()):
     st.warning(f"**{literal(gap['provider'])} {literal(gap['resource'])}** (detected {gap['gap_detected_at']} UTC): "
                f"{literal(gap['gap_message'])}")
 
+# The sidebar says the same, from the same query and in the same words (layout.freshness_line).
+fresh = fresh_query(freshness)
+if fresh is not None and not fresh.empty:
+    clock = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    st.caption("Store freshness: " + "; ".join(freshness_line(row, clock) for _, row in fresh.iterrows()))
+
 status = scheduler.status()
+# What this page offers, said for the mode it is in: no key offers Load demo data, a key offers Sync now.
+st.info(how_to_sync(here=SYNC_PAGE))
 if settings.stripe_mode == "demo":
-    st.info(NO_KEY_MESSAGE)
     if importlib.util.find_spec("sync.demo") is not None:
         store_button("demo_load", "Load demo data", "load_demo",
                      help="Fill the store with the generated demo data set, in the server process.")
 else:
-    interval = f"every {settings.sync_interval_minutes} min" if settings.sync_interval_minutes else "not scheduled"
+    interval = f"every {settings.sync_interval_minutes:g} min" if settings.sync_interval_minutes else "not scheduled"
     st.caption(f"Provider key: {settings.stripe_mode} mode. Periodic sync: {interval} (PAYOPS_SYNC_INTERVAL).")
     store_button("sync", "Sync now", "sync_now", type="primary",
                  help="Events since the last cursor plus a re-list of the last days, in the server process.")
 pressed = st.session_state.pop(PRESSED, None)
 if pressed is not None and not pressed.ok:
     (st.info if pressed.status == "already_running" else st.error)(literal(pressed.message))
+
+
+def show_progress(current: SyncStatus) -> None:
+    """A bar only when the run knows its total; otherwise the rows so far, in words, with no fraction."""
+    if current.known_total:
+        st.progress(current.fraction, text=literal(current.message))
+    else:
+        st.caption(literal(current.message))
+
 
 status = scheduler.status()
 if status.running:
@@ -71,42 +98,45 @@ if status.running:
         current = scheduler.status()
         if not current.running:
             st.rerun()  # the run ended: rerun the whole page so every table shows the new rows
-        st.progress(current.fraction, text=literal(current.message))
+        show_progress(current)
 
     _progress()
 elif status.last_status == "failed":
-    st.error(f"The last {status.trigger or ''} run failed: {literal(status.last_error)}")
+    what = "demo data load" if status.kind == "demo" else f"{status.trigger or ''} run"
+    st.error(f"The last {what} failed: {literal(status.last_error)}")
 elif status.last_status == "succeeded":
-    st.success(f"Last {status.trigger} run finished at {status.finished_at:%Y-%m-%d %H:%M:%S} UTC: "
-               + literal(", ".join(f"{k} {v:,}" for k, v in status.last_counts.items())))
+    counts = literal(", ".join(f"{k} {v:,}" for k, v in status.last_counts.items()))
+    if status.kind == "demo":
+        st.success(f"Demo data loaded at {status.finished_at:%Y-%m-%d %H:%M:%S} UTC: {counts}")
+    else:
+        st.success(f"Last {status.trigger} run finished at {status.finished_at:%Y-%m-%d %H:%M:%S} UTC: {counts}")
 
 st.subheader("Resources")
-definition("Per provider and resource: when it last synced, rows in that run, cursor age (hours since the newest "
+definition("Per provider and resource: when it last synced, rows in that run, cursor age (time since the newest "
            "event time read; Stripe keeps events 30 days, so an older cursor is a gap) and the last error.")
 state = fresh_query(q.sync_state, now, filters.provider)
 if state is not None:
     if state.empty:
-        empty_state("sync checkpoints", filtered=False)
+        st.caption("No sync checkpoints: no provider sync has run on this store (a demo load writes none).")
     else:
-        st.dataframe(state, hide_index=True, width="stretch", column_config={
-            "cursor_age_hours": st.column_config.NumberColumn("cursor age (h)", format="%.1f"),
-            "synced_hours_ago": st.column_config.NumberColumn("synced (h ago)", format="%.1f"),
-        })
+        show_spec_table(state, specs.SYNC_STATE, "sync_state", key="sync_state_table")
 
 st.subheader("Stored rows")
-definition("Rows per provider and table now in the store, and that provider's last successful sync (UTC).")
+definition("Rows per provider and table now in the store, and that provider's last successful sync or demo load "
+           "(UTC).")
 counts = fresh_query(q.table_counts, filters.provider)
 if counts is not None:
     if counts.empty:
-        empty_state("rows", filtered=False)
+        empty_state("rows", filtered=False, here=SYNC_PAGE)
     else:
         st.plotly_chart(rows_chart(counts), key="rows_chart")
-        st.dataframe(counts, hide_index=True, width="stretch")
+        show_spec_table(counts, specs.TABLE_COUNTS, "stored_rows", key="stored_rows_table")
 
 st.subheader("Recent runs")
+definition("Syncs and demo loads (mode demo), newest first.")
 runs = fresh_query(q.recent_runs, filters.provider)
 if runs is not None:
     if runs.empty:
-        st.caption("No sync has run yet.")
+        st.caption("No sync or demo load has run on this store yet.")
     else:
-        st.dataframe(runs, hide_index=True, width="stretch")
+        show_spec_table(runs, specs.RECENT_RUNS, "sync_runs", key="sync_runs_table")

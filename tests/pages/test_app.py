@@ -83,3 +83,25 @@ def test_unreadable_store_says_what_to_check(app_env, tmp_path) -> None:
     at = run_app()
     assert not at.exception
     assert any("PAYOPS_DATABASE_URL" in shown(e.value) for e in at.error)
+
+
+def _sidebar(at) -> str:
+    return "\n".join(c.value for c in at.sidebar.caption)
+
+
+def test_a_demo_load_is_not_called_a_sync_in_the_sidebar(app_env, demo_db) -> None:
+    """Issue 20.4: the sidebar said "synced 30 min ago" of a store that only ever had the demo data loaded."""
+    app_env(demo_db)
+    at = run_app("payments")
+    assert not at.exception
+    sidebar = _sidebar(at)
+    assert "**stripe**: demo data loaded " in sidebar and "synced" not in sidebar
+
+
+def test_an_empty_store_points_at_sync_health_except_on_it(app_env, empty_db) -> None:
+    app_env(empty_db)
+    at = run_app("payments")
+    assert "Store freshness: nothing loaded yet. See **Sync health**." in _sidebar(at)
+    at.switch_page("../pages/sync_health.py").run()
+    assert not at.exception
+    assert "Store freshness: nothing loaded yet." in _sidebar(at) and "See **Sync health**" not in _sidebar(at)

@@ -37,6 +37,26 @@ def test_runs_and_freshness(seeded_store) -> None:
     assert fresh.loc["stripe", "last_status"] == "failed"
     assert fresh.loc["stripe", "last_success"] == runs.iloc[1]["finished_at"]
     assert fresh.loc["stripe", "last_error"] == "Stripe rejected the API key."
+    assert (fresh.loc["stripe", "last_success_mode"], fresh.loc["stripe", "last_mode"]) == ("incremental",
+                                                                                          "incremental")
+
+
+def test_freshness_tells_a_demo_load_from_a_sync(any_store: Store) -> None:
+    """The sidebar and Sync health say "demo data loaded" of a demo run, "synced" of a sync: the newest successful
+    run's mode decides, whichever came last."""
+    demo = any_store.start_run("stripe", "demo")
+    any_store.finish_run(demo, "succeeded", {"payments": 3})
+    fresh = common.freshness(any_store).set_index("provider")
+    assert fresh.loc["stripe", "last_success_mode"] == "demo" and fresh.loc["stripe", "last_status"] == "succeeded"
+    synced = any_store.start_run("stripe", "incremental")
+    any_store.finish_run(synced, "succeeded", {"charges": 1})
+    fresh = common.freshness(any_store).set_index("provider")
+    assert fresh.loc["stripe", "last_success_mode"] == "incremental"
+    running = any_store.start_run("stripe", "demo")
+    fresh = common.freshness(any_store).set_index("provider")
+    assert (fresh.loc["stripe", "last_status"], fresh.loc["stripe", "last_mode"]) == ("running", "demo")
+    assert fresh.loc["stripe", "last_success_mode"] == "incremental"  # still the last one that finished
+    any_store.finish_run(running, "failed", {}, "stopped")
 
 
 def test_table_counts_per_provider(seeded_store) -> None:
