@@ -35,7 +35,7 @@ def sync_advice(mode: str, *, here: str | None = None, holds_demo: bool = False,
     "live" (a key is set). Pure, so each case is tested without a page."""
     who = "" if may_press else " (an engineer or admin can)"
     if mode in ("test", "live"):
-        timer = (f"; the periodic sync runs every {interval_minutes:g} min" if interval_minutes
+        timer = (f"; a timer also syncs every {interval_minutes:g} min" if interval_minutes
                  else ", or set PAYOPS_SYNC_INTERVAL (minutes) to sync on a timer")
         return f"To bring data in, press {_button('Sync now', here)}{who}{timer}."
     if holds_demo:

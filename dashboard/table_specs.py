@@ -129,11 +129,11 @@ DELIVERY_LOG = t.spec(
     t.count("status_code", "HTTP status"), t.duration("duration_ms", "Processing", unit="ms"),
     t.text("remote_addr", "From"), t.text("error", "Error", width="large"), t.text("id", "Delivery id"),
     provider="stripe")
-REPLAY_PLAN = t.spec(
+REPLAY_PLAN = t.spec(  # dashboard.replay.plan's events: Stripe's, without livemode (their ids stay text)
     t.ident("event_id", "Event", link="event"), t.text("type", "Event type"), t.timestamp("created", "Created"),
-    t.count("deliveries", "Deliveries"), t.text("last_outcome", "Last outcome"),
-    t.timestamp("last_received_at", "Last received"), t.flag("processed", "Processed"),
-    t.flag("has_copy", "Stored copy"), t.flag("too_old", "Older than 30 days"), t.text("provider", "Provider"))
+    t.count("deliveries", "Deliveries"), t.text("last_outcome", "Last outcome"), t.flag("processed", "Processed"),
+    t.flag("has_copy", "Stored copy"), t.flag("too_old", "Older than 30 days"), t.text("action", "Replay action"),
+    provider="stripe")
 
 # sync health
 SYNC_STATE = t.spec(

@@ -10,11 +10,13 @@ import streamlit as st
 
 from dashboard import action_panel, actions, roles
 from dashboard import replay as rp
+from dashboard import table_specs as specs
 from dashboard.charts.webhooks import deliveries_chart, events_chart, failures_chart
 from dashboard.context import get_settings, get_store, run_query
 from dashboard.filters import current_filters
-from dashboard.layout import csv_download, definition, empty_state
+from dashboard.layout import definition, empty_state, show_spec_table
 from dashboard.queries import webhooks as q
+from dashboard.tables import format_duration
 from dashboard.text import literal
 from sync import audit
 
@@ -56,25 +58,17 @@ with events_tab:
             empty_state("events")
         else:
             st.subheader(f"Events by type per {grain}")
-            st.plotly_chart(events_chart(events), key="events_chart")
+            st.plotly_chart(events_chart(events, grain=grain), key="events_chart")
             if totals is not None:
-                st.dataframe(totals, hide_index=True, width="stretch")
-                csv_download(totals, "event_types.csv")
+                show_spec_table(totals, specs.EVENT_TYPES, "event_types", key="event_types_table")
 
         st.subheader("Not yet delivered")
-        definition("Left, what Stripe reports: pending_webhooks counts endpoints still retrying an event (Stripe "
-                   "retries for up to 3 days in live mode). Right, what PayOps's receiver recorded for each. Oldest "
-                   "first.")
+        definition("What Stripe reports (Endpoints pending: endpoints still retrying an event; Stripe retries for up "
+                   "to 3 days in live mode) beside what PayOps's receiver recorded for each. Oldest first.")
         if side.empty:
             st.success("Every event in the range was delivered to all endpoints.")
         else:
-            left, right = st.columns(2)
-            left.caption("Stripe: undelivered")
-            left.dataframe(side[["id", "type", "created", "pending_webhooks"]], hide_index=True, width="stretch")
-            right.caption("PayOps: received")
-            right.dataframe(side[["id", "received", "last_outcome", "last_received_at"]], hide_index=True,
-                            width="stretch")
-            csv_download(side, "pending_events.csv")
+            show_spec_table(side, specs.UNDELIVERED, "pending_events", key="pending_events_table")
 
 # -- delivery log ---------------------------------------------------------------------------------------------
 with log_tab:
@@ -100,26 +94,26 @@ with log_tab:
         m[1].metric("Applied", f"{int(t['applied']):,}")
         m[2].metric("Failed", f"{int(t['failed']):,}", help="Rejected (signature, timestamp, malformed) or not "
                     "applied (answered 500, so Stripe retries).")
-        m[3].metric("p99 processing", "—" if pd.isna(t["p99_ms"])
-                    else f"{t['p99_ms']:.1f} ms", help="Received to decided, before the durable write.")
+        m[3].metric("p99 processing", "—" if pd.isna(t["p99_ms"]) else format_duration(float(t["p99_ms"]) / 1000),
+                    help="Received to decided, before the durable write.")
         if int(t["deliveries"]) == 0:
             st.info("No webhook deliveries recorded for this view. Point a Stripe webhook endpoint at "
                     "POST /webhooks/stripe on this server and set STRIPE_WEBHOOK_SECRET.")
         else:
             st.subheader(f"Deliveries per {log_grain} by outcome")
-            st.plotly_chart(deliveries_chart(over_time), key="deliveries_chart")
+            st.plotly_chart(deliveries_chart(over_time, grain=log_grain), key="deliveries_chart")
             st.subheader("Failures by reason")
             if reasons.empty:
                 st.success("No failed deliveries in this view.")
             else:
                 st.plotly_chart(failures_chart(reasons), key="failures_chart")
-                st.dataframe(reasons, hide_index=True, width="stretch")
+                show_spec_table(reasons, specs.FAILURE_REASONS, "failure_reasons", key="failure_reasons_table")
             st.subheader("Deliveries")
             outcome = st.selectbox("Outcome", [ANY_OUTCOME, *q.OUTCOMES], key="log_outcome")
             log = run_query(q.delivery_log, filters, event_type, None if outcome == ANY_OUTCOME else outcome, since)
             if log is not None:
-                st.dataframe(log, hide_index=True, width="stretch")
-                csv_download(log, "webhook_deliveries.csv")
+                # Up to queries.webhooks.LOG_LIMIT rows: Parquet beside CSV.
+                show_spec_table(log, specs.DELIVERY_LOG, "webhook_deliveries", parquet=True, key="delivery_log_table")
                 labels = {r.id: f"{r.received_at:%Y-%m-%d %H:%M:%S} · {r.event_type or '—'} · {r.outcome} · {r.id}"
                           for r in log.itertuples()}
                 picked = st.selectbox("Delivery detail", list(labels), format_func=labels.get, key="log_delivery")
@@ -196,7 +190,7 @@ with replay_tab:
             m[2].metric("Older than 30 days", f"{plan.too_old:,}",
                         help="Stripe keeps events 30 days: these cannot be resent, only re-run from the stored copy.")
             m[3].metric("Will run", f"{len(plan.to_run):,}")
-            st.dataframe(plan.events, hide_index=True, width="stretch", key="bulk_plan_table")
+            show_spec_table(plan.events, specs.REPLAY_PLAN, "replay_plan", key="bulk_plan_table")
             todo = plan.to_run
             if todo:
                 ready = True

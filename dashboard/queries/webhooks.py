@@ -52,7 +52,7 @@ def pending_events(store: Store, filters: Filters, limit: int = PENDING_LIMIT) -
     """
     return store.frame(
         """
-        SELECT provider, id, created, type, object_type, object_id, pending_webhooks, api_version
+        SELECT provider, id, livemode, created, type, object_type, object_id, pending_webhooks, api_version
         FROM events
         WHERE pending_webhooks > 0 AND created >= :start AND created < :end
           AND (CAST(:provider AS VARCHAR) IS NULL OR provider = :provider)
@@ -152,10 +152,12 @@ def failure_reasons(store: Store, filters: Filters, event_type: str | None = Non
 
 def delivery_log(store: Store, filters: Filters, event_type: str | None = None, outcome: str | None = None,
                  since: dt.datetime | None = None, limit: int = LOG_LIMIT) -> pd.DataFrame:
-    """The newest deliveries first (one row per HTTP delivery or replay)."""
+    """The newest deliveries first (one row per HTTP delivery or replay); provider and livemode say which dashboard
+    (test or live) an event id opens."""
     return store.frame(
         f"""
-        SELECT id, received_at, event_id, event_type, verdict, outcome, status_code, duration_ms, remote_addr, error
+        SELECT id, provider, livemode, received_at, event_id, event_type, verdict, outcome, status_code, duration_ms,
+               remote_addr, error
         FROM webhook_deliveries
         WHERE (CAST(:outcome AS VARCHAR) IS NULL OR outcome = :outcome) AND {_LOG_WHERE}
         ORDER BY received_at DESC, id
@@ -192,7 +194,8 @@ def delivery_event_types(store: Store, filters: Filters) -> pd.DataFrame:
 def undelivered_vs_received(store: Store, filters: Filters, limit: int = PENDING_LIMIT) -> pd.DataFrame:
     """Events Stripe reports undelivered (pending_webhooks > 0) beside what PayOps received for each.
 
-    received = deliveries recorded for the event (replays excluded); last_outcome 'not_received' when none.
+    received = deliveries recorded for the event (replays excluded); last_outcome 'not_received' when none;
+    provider and livemode say which dashboard (test or live) the event id opens.
     """
     return store.frame(
         """
@@ -201,14 +204,14 @@ def undelivered_vs_received(store: Store, filters: Filters, limit: int = PENDING
                    ROW_NUMBER() OVER (PARTITION BY provider, event_id ORDER BY received_at DESC, id DESC) AS rn
             FROM webhook_deliveries WHERE event_id IS NOT NULL AND verdict <> 'replay'
         )
-        SELECT e.id, e.type, e.created, e.pending_webhooks,
+        SELECT e.provider, e.id, e.livemode, e.type, e.created, e.pending_webhooks,
                COUNT(d.event_id) AS received,
                COALESCE(MAX(CASE WHEN d.rn = 1 THEN d.outcome END), 'not_received') AS last_outcome,
                MAX(d.received_at) AS last_received_at
         FROM events AS e LEFT JOIN d ON d.provider = e.provider AND d.event_id = e.id
         WHERE e.pending_webhooks > 0 AND e.created >= :start AND e.created < :end
           AND (CAST(:provider AS VARCHAR) IS NULL OR e.provider = :provider)
-        GROUP BY e.provider, e.id, e.type, e.created, e.pending_webhooks
+        GROUP BY e.provider, e.id, e.livemode, e.type, e.created, e.pending_webhooks
         ORDER BY e.created, e.id
         LIMIT :limit
         """,

@@ -7,6 +7,7 @@ Deliveries are made by the real receiver core (`sync.webhooks.WebhookIntake`, si
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from pathlib import Path
 
@@ -69,9 +70,9 @@ def test_figures_and_provider_filter(app_env, seeded_db) -> None:
     got = metrics(at)
     assert {k: got[k] for k in ("Events", "Event types", "Not yet delivered")} == {
         "Events": "7", "Event types": "7", "Not yet delivered": "2"}
-    stripe_side, payops_side = at.dataframe[1].value, at.dataframe[2].value
-    assert list(stripe_side["id"]) == ["evt_2", "evt_4"] and list(stripe_side["pending_webhooks"]) == [1, 2]
-    assert list(payops_side["received"]) == [0, 0] and set(payops_side["last_outcome"]) == {"not_received"}
+    side = next(d.value for d in at.dataframe if "pending_webhooks" in d.value.columns)
+    assert list(side["id"]) == ["evt_2", "evt_4"] and list(side["pending_webhooks"]) == [1, 2]
+    assert list(side["received"]) == [0, 0] and set(side["last_outcome"]) == {"not_received"}
     at.sidebar.selectbox(key="filter_provider").set_value("braintree").run()
     assert metrics(at)["Events"] == "0" and metrics(at)["Not yet delivered"] == "0"
 
@@ -156,3 +157,65 @@ def test_viewer_is_refused_the_page_even_opened_on_its_own(app_env, webhook_db, 
     assert [e.value for e in at.error] == ["Your role (viewer) may not use this page; it needs admin, engineer. "
                                            "Ask an admin."]
     assert not at.title and not at.metric and not at.dataframe and not at.button
+
+
+def _log_table(at):
+    return next(d for d in at.dataframe if "verdict" in d.value.columns)
+
+
+def test_delivery_log_is_a_spec_table_with_csv_and_parquet(app_env, webhook_db) -> None:
+    """Issue 20.1/20.6: the log's headers in words, durations rounded, blanks blank; CSV and Parquet offered; the
+    CSV holds ISO 8601 UTC times and numeric milliseconds."""
+    import csv
+    import io
+
+    from dashboard import table_specs, tables
+    from dashboard.filters import Filters
+    from dashboard.queries import webhooks as q
+
+    app_env(webhook_db)
+    at = run_app("webhooks")
+    assert not at.exception
+    shown = _log_table(at).value
+    assert list(shown.columns[:4]) == ["received_at", "event_id", "event_type", "verdict"]
+    # Durations rounded ("0 ms" .. "999 ms"), never a raw float.
+    assert all(re.fullmatch(r"\d+ ms|\d+\.\d s", t) for t in shown["duration_ms"]), list(shown["duration_ms"])
+    # Newest first: the rejected delivery (no event id: blank, not "None"), then evt_old, then evt_new.
+    assert shown["event_id"].tolist() == ["", "evt_old", "evt_new"]
+    names = [b.proto.label for b in at.get("download_button")]
+    assert "Download CSV" in names and "Download PARQUET" in names, names
+    from dashboard.context import get_store
+
+    today = dt.datetime.now(dt.UTC).date()
+    log = q.delivery_log(get_store(), Filters(start=today - dt.timedelta(days=1), end=today))
+    data = tables.exporter(log, table_specs.DELIVERY_LOG, "csv")()
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert [r["Event"] for r in rows] == ["", "evt_old", "evt_new"]
+    for row in rows:
+        assert dt.datetime.fromisoformat(row["Received (UTC)"]).utcoffset() == dt.timedelta(0)
+        assert float(row["Processing (ms)"]) >= 0
+
+
+def test_event_ids_link_to_stripe_test_dashboard_with_a_key(app_env, webhook_db, monkeypatch) -> None:
+    """With a test key the log's event ids open Stripe's test dashboard (the deliveries were livemode false)."""
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_payops_links")
+    app_env(webhook_db)
+    at = run_app("webhooks")
+    assert not at.exception
+    ids = _log_table(at).value["event_id"].tolist()
+    assert ids[1:] == ["https://dashboard.stripe.com/test/events/evt_old",
+                       "https://dashboard.stripe.com/test/events/evt_new"], ids
+
+
+def test_events_chart_ticks_follow_the_grain(app_env, seeded_db) -> None:
+    """Issue 20.5: monthly bars sat under day ticks. Month grain: month ticks ("%b %Y", every month)."""
+    app_env(seeded_db)
+    at = run_app("webhooks")
+    at.segmented_control(key="webhook_grain").set_value("month").run()
+    assert not at.exception
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and "events_chart" in c.proto.id)
+    axis = orjson.loads(chart.proto.spec)["layout"]["xaxis"]
+    assert (axis["dtick"], axis["tickformat"]) == ("M1", "%b %Y")
+    at.segmented_control(key="webhook_grain").set_value("day").run()
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and "events_chart" in c.proto.id)
+    assert orjson.loads(chart.proto.spec)["layout"]["xaxis"]["tickformat"].startswith("%-d %b")

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import orjson
+import pandas as pd
 import pytest
 from sqlalchemy import insert
 
@@ -25,11 +26,11 @@ EVT_11 = {"id": "evt_11", "object": "event", "type": "customer.updated", "create
 
 def _delivery(n: int, at: str, verdict: str, outcome: str, status: int, ms: float, event_id: str | None = None,
               event_type: str | None = None, error: str | None = None, signature_ok: bool | None = None,
-              body: str = "{}") -> dict[str, Any]:
+              body: str = "{}", livemode: bool | None = False) -> dict[str, Any]:
     when = dt.datetime.fromisoformat(at)
     return {"id": f"whd_{n:02d}", "provider": "stripe", "received_at": when, "remote_addr": "127.0.0.1",
             "event_id": event_id, "event_type": event_type,
-            "event_created": when - dt.timedelta(minutes=1) if event_id else None, "livemode": False,
+            "event_created": when - dt.timedelta(minutes=1) if event_id else None, "livemode": livemode,
             "signature_ok": verdict in ("ok", "stale_timestamp", "future_timestamp") if signature_ok is None
             else signature_ok, "verdict": verdict, "status_code": status, "outcome": outcome, "error": error,
             "duration_ms": ms, "headers": orjson.dumps({"x-n": str(n)}).decode(), "body": body, "body_bytes": len(body),
@@ -46,9 +47,9 @@ DELIVERIES = [
     _delivery(5, "2026-11-19 11:00", "bad_signature", "rejected", 400, 1.0),
     _delivery(6, "2026-11-20 08:00", "stale_timestamp", "rejected", 400, 2.0),
     _delivery(7, "2026-11-20 08:10", "future_timestamp", "rejected", 400, 2.0),
-    _delivery(8, "2026-11-20 09:00", "ok", "ignored_type", 200, 4.0, "evt_10", "product.created"),
+    _delivery(8, "2026-11-20 09:00", "ok", "ignored_type", 200, 4.0, "evt_10", "product.created", livemode=True),
     _delivery(9, "2026-08-01 12:00", "ok", "applied", 200, 6.0, "evt_0", "charge.succeeded"),  # before the range
-    _delivery(10, "2026-11-20 10:00", "wrong_content_type", "rejected", 415, 0.5),
+    _delivery(10, "2026-11-20 10:00", "wrong_content_type", "rejected", 415, 0.5, livemode=None),
 ]
 
 
@@ -150,6 +151,20 @@ def test_delivery_log_and_detail(log_store) -> None:
     [detail] = q.delivery_detail(log_store, "whd_03").to_dict("records")
     assert orjson.loads(detail["body"])["id"] == "evt_11" and detail["error"] == "StoreError: boom"
     assert orjson.loads(detail["trace"])[0]["step"] == "verify"
+
+
+def test_log_and_undelivered_say_each_event_ids_provider_and_mode(log_store) -> None:
+    """Issue 20.6: ids link to the provider's dashboard in the object's own mode, so the rows carry both; a delivery
+    refused unread (whd_10) knows no mode and links nowhere."""
+    log = q.delivery_log(log_store, DEFAULT).set_index("id")
+    assert set(log["provider"]) == {"stripe"}
+    assert log.loc["whd_08", "livemode"] == True and log.loc["whd_07", "livemode"] == False  # noqa: E712
+    assert log.loc["whd_10", "livemode"] is None or pd.isna(log.loc["whd_10", "livemode"])
+    side = q.undelivered_vs_received(log_store, DEFAULT)
+    assert [(r["provider"], r["id"], r["livemode"]) for r in side.to_dict("records")] == [
+        ("stripe", "evt_2", False), ("stripe", "evt_4", False)]
+    pending = q.pending_events(log_store, DEFAULT)
+    assert list(pending["livemode"]) == [False, False]
 
 
 def test_undelivered_vs_received(log_store) -> None:
