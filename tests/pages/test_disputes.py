@@ -28,6 +28,7 @@ def test_queue_figures_and_currency_filter(app_env, seeded_db) -> None:
     assert queue["days_left"].iloc[3:].isna().all()
     assert list(queue["amount"]) == ["KWD 1.234", "¥1,200", "$70.00", "$50.00", "$123.45"]
     # Amount at stake per currency: USD 5000 + 7000 = $120.00; JPY ¥1,200; KWD 1.234.
-    assert "Amount at stake, per currency (never summed across currencies): ¥1,200, KWD 1.234, $120.00." in shown_texts(at)
+    stake = "Amount at stake, per currency (never summed across currencies): ¥1,200, KWD 1.234, $120.00."
+    assert stake in shown_texts(at)
     at.sidebar.selectbox(key="filter_currency").set_value("KWD").run()
     assert metrics(at) == {"Open disputes": "1", "Overdue": "1", "Due within 72 h": "0"}
