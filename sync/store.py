@@ -34,7 +34,7 @@ from sqlalchemy.schema import CreateColumn
 from sync import action_schema, schema, webhook_schema  # noqa: F401  (they register their tables on metadata)
 from sync.errors import StoreError, StoreLockedError
 from sync.json_docs import JsonDocs
-from sync.providers.stripe.normalise import TableColumns, is_delete_event, normalise, normalise_columns
+from sync.normalise import TableColumns, is_delete_event, normalise, normalise_columns
 from sync.redact import redact_secrets
 from sync.stored_keys import StoredKeys, StoredKeysRegistry
 
