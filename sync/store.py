@@ -10,7 +10,6 @@ import os
 import re
 import sys
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +32,7 @@ from sqlalchemy.schema import CreateColumn
 
 from sync import action_schema, schema, webhook_schema  # noqa: F401  (they register their tables on metadata)
 from sync.errors import StoreError, StoreLockedError
+from sync.ids import new_id
 from sync.json_docs import JsonDocs
 from sync.normalise import TableColumns, is_delete_event, normalise, normalise_columns
 from sync.redact import redact_secrets
@@ -604,7 +604,7 @@ class Store:
             self.generation += 1
 
     def start_run(self, provider: str, mode: str) -> str:
-        run_id = uuid.uuid4().hex
+        run_id = new_id()
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(insert(schema.sync_runs).values(
                 run_id=run_id, provider=provider, mode=mode, started_at=utcnow(), status="running",

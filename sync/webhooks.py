@@ -20,7 +20,6 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import pyarrow as pa
 import stripe
 from sqlalchemy import insert, select
 
+from sync.ids import new_id
 from sync.normalise import NORMALISERS
 from sync.redact import mask_card_numbers
 from sync.store import Store
@@ -277,7 +277,7 @@ class WebhookIntake:
         started = time.perf_counter()
         lowered = {k.lower(): v for k, v in headers.items()}
         delivery = _Delivery(
-            id=f"whd_{uuid.uuid4().hex}", received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            id=new_id("whd_"), received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             started=started, remote_addr=remote_addr, headers=safe_headers(lowered), body=body,
             body_bytes=max(len(body), announced_size or 0), truncated=not complete,
         )
@@ -304,7 +304,7 @@ class WebhookIntake:
         if actor:
             headers["x-payops-actor"] = actor[:_HEADER_VALUE_LIMIT]
         delivery = _Delivery(
-            id=f"whd_{uuid.uuid4().hex}", received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            id=new_id("whd_"), received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             started=started, remote_addr=None, headers=headers, body=body, body_bytes=len(body), truncated=False,
             verdict="replay", event=dict(event), force=force,
         )
